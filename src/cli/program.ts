@@ -1,0 +1,14 @@
+import { Command } from "commander";
+import { healthCommand } from "./health-command.js";
+import { serveCommand } from "./serve-command.js";
+
+/** The `hexclave` command line: every command is registered here. */
+export function buildProgram(): Command {
+  const program = new Command("hexclave")
+    .description("Hexclave: a zero-knowledge vault for the secrets your users hand you")
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(text) });
+  program.addCommand(serveCommand());
+  program.addCommand(healthCommand());
+  return program;
+}

@@ -1,0 +1,152 @@
+/**
+ * Every error the client raises has one of these stable codes. Branch on
+ * `err.code`, not on `instanceof`: two copies of the package in one program
+ * have two sets of classes but the same codes.
+ */
+export type HexclaveErrorCode =
+  | "STORE_NOT_FOUND"
+  | "UNKNOWN_SECRET"
+  | "DECRYPTION_FAILED"
+  | "PERMISSION_DENIED"
+  | "UNAUTHENTICATED"
+  | "VALUE_TOO_LARGE"
+  | "VERSION_CONFLICT"
+  | "UNAVAILABLE"
+  | "WEAK_SECRET"
+  | "INVALID_ARGUMENT"
+  | "ALREADY_EXISTS"
+  | "NOT_FOUND"
+  | "SECRET_IN_USE"
+  | "RESOURCE_EXHAUSTED"
+  | "DEADLINE_EXCEEDED"
+  | "CANCELLED"
+  | "INTERNAL";
+
+/** Options for {@link HexclaveError}. */
+export interface HexclaveErrorOptions {
+  /** The server's machine-readable reason (google.rpc.ErrorInfo), when the server sent one. */
+  readonly reason?: string | undefined;
+  /** Facts the server attached (e.g. `current_version`). */
+  readonly metadata?: Readonly<Record<string, string>> | undefined;
+  readonly cause?: unknown;
+}
+
+/**
+ * The base of every Hexclave client error.
+ *
+ * @example
+ * try {
+ *   await store.getValue("gh:42", { secret });
+ * } catch (err) {
+ *   if (err instanceof HexclaveError && err.code === "UNKNOWN_SECRET") console.error(err.message);
+ *   else throw err;
+ * }
+ */
+export class HexclaveError extends Error {
+  readonly code: HexclaveErrorCode;
+  readonly reason: string | undefined;
+  readonly metadata: Readonly<Record<string, string>>;
+
+  constructor(code: HexclaveErrorCode, message: string, options: HexclaveErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "HexclaveError";
+    this.code = code;
+    this.reason = options.reason;
+    this.metadata = Object.freeze({ ...options.metadata });
+  }
+}
+
+/** The store does not exist (or was deleted). */
+export class StoreNotFoundError extends HexclaveError {
+  constructor(message: string, options: HexclaveErrorOptions = {}) {
+    super("STORE_NOT_FOUND", message, options);
+    this.name = "StoreNotFoundError";
+  }
+}
+
+/**
+ * The store has never seen this secret: usually HEXCLAVE_SECRET is not the
+ * secret the data was written with. Carries both sides' fingerprints.
+ */
+export class UnknownSecretError extends HexclaveError {
+  /** Fingerprints (hex) of the secrets this call presented. */
+  readonly presentedFingerprints: readonly string[];
+  /** Fingerprints (hex) of the secrets the store knows. */
+  readonly registeredFingerprints: readonly string[];
+
+  constructor(message: string, options: HexclaveErrorOptions = {}) {
+    super("UNKNOWN_SECRET", message, options);
+    this.name = "UnknownSecretError";
+    this.presentedFingerprints = splitList(options.metadata?.presented);
+    this.registeredFingerprints = splitList(options.metadata?.registered);
+  }
+}
+
+/** The one message for every failure to open a value, whatever step failed. */
+export const DECRYPTION_FAILED_MESSAGE =
+  "The value could not be opened: it was not sealed under this secret for this key and store, or it was altered.";
+
+/** A value could not be opened. Always the same message: no clue which step failed. */
+export class DecryptionError extends HexclaveError {
+  constructor(options: HexclaveErrorOptions = {}) {
+    super("DECRYPTION_FAILED", DECRYPTION_FAILED_MESSAGE, options);
+    this.name = "DecryptionError";
+  }
+}
+
+/** The token is valid but has no access to this store or call. */
+export class PermissionDeniedError extends HexclaveError {
+  constructor(message: string, options: HexclaveErrorOptions = {}) {
+    super("PERMISSION_DENIED", message, options);
+    this.name = "PermissionDeniedError";
+  }
+}
+
+/** No token, or a token the server does not accept (unknown, malformed, revoked). */
+export class UnauthenticatedError extends HexclaveError {
+  constructor(message: string, options: HexclaveErrorOptions = {}) {
+    super("UNAUTHENTICATED", message, options);
+    this.name = "UnauthenticatedError";
+  }
+}
+
+/** The sealed value is larger than the store accepts. */
+export class ValueTooLargeError extends HexclaveError {
+  constructor(message: string, options: HexclaveErrorOptions = {}) {
+    super("VALUE_TOO_LARGE", message, options);
+    this.name = "ValueTooLargeError";
+  }
+}
+
+/** A check-and-set lost: the entry is not at the expected version. */
+export class VersionConflictError extends HexclaveError {
+  /** The entry's version when the write was refused (0: it does not exist). */
+  readonly currentVersion: number | undefined;
+
+  constructor(message: string, options: HexclaveErrorOptions = {}) {
+    super("VERSION_CONFLICT", message, options);
+    this.name = "VersionConflictError";
+    const current = options.metadata?.current_version;
+    this.currentVersion = current === undefined ? undefined : Number(current);
+  }
+}
+
+/** The server could not be reached or is shutting down; retrying later may work. */
+export class UnavailableError extends HexclaveError {
+  constructor(message: string, options: HexclaveErrorOptions = {}) {
+    super("UNAVAILABLE", message, options);
+    this.name = "UnavailableError";
+  }
+}
+
+/** The secret is too weak to protect anything (shorter than 16 characters). */
+export class WeakSecretError extends HexclaveError {
+  constructor(message: string, options: HexclaveErrorOptions = {}) {
+    super("WEAK_SECRET", message, options);
+    this.name = "WeakSecretError";
+  }
+}
+
+function splitList(value: string | undefined): string[] {
+  return value === undefined || value === "" ? [] : value.split(",");
+}

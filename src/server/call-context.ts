@@ -1,0 +1,158 @@
+import { randomBytes } from "node:crypto";
+import type {
+  handleServerStreamingCall,
+  handleUnaryCall,
+  Metadata,
+  ServerUnaryCall,
+  ServerWritableStream,
+  sendUnaryData,
+} from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type { Authenticator } from "../vault/authenticator.js";
+import type { Caller } from "../vault/caller.js";
+import { toCallStatus } from "./error-status.js";
+
+/** What a handler knows about its call besides the request. */
+export interface CallContext {
+  readonly caller: Caller;
+  /** Aborts when the client cancels or the deadline passes. */
+  readonly signal: AbortSignal;
+  readonly requestId: string;
+}
+
+/** A unary handler: a plain function of the request and its context. */
+export type UnaryHandler<Req, Res> = (request: Req, context: CallContext) => Promise<Res>;
+
+/** A server-streaming handler: yields the messages to send. */
+export type StreamHandler<Req, Res> = (request: Req, context: CallContext) => AsyncIterable<Res>;
+
+/** What every handler wrapper needs. */
+export interface HandlerDeps {
+  readonly authenticator: Authenticator;
+  readonly log: Logger;
+  /** Calls in flight, so shutdown can wait for them. */
+  readonly inFlight: Set<Promise<unknown>>;
+}
+
+/**
+ * Adapts a unary handler to grpc-js: authenticates, runs it, maps errors to
+ * status in one place, and logs the outcome without secrets, key ids or blobs.
+ */
+export function unary<Req, Res>(
+  deps: HandlerDeps,
+  method: string,
+  handler: UnaryHandler<Req, Res>,
+): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    const started = performance.now();
+    const requestId = newRequestId();
+    const controller = abortOnCancel(call);
+    const done = deps.authenticator
+      .authenticate(authorizationOf(call.metadata))
+      .then((caller) => handler(call.request, { caller, signal: controller.signal, requestId }))
+      .then(
+        (response) => {
+          callback(null, response);
+          logCall(deps.log, method, requestId, started, undefined);
+        },
+        (error: unknown) => {
+          const result = toCallStatus(error, requestId);
+          callback(result);
+          logCall(deps.log, method, requestId, started, { ...result, error });
+        },
+      );
+    track(deps.inFlight, done);
+  };
+}
+
+/**
+ * Adapts a server-streaming handler to grpc-js, honouring backpressure (waits
+ * for the stream to drain) and cancellation.
+ */
+export function serverStream<Req, Res>(
+  deps: HandlerDeps,
+  method: string,
+  handler: StreamHandler<Req, Res>,
+): handleServerStreamingCall<Req, Res> {
+  return (call: ServerWritableStream<Req, Res>) => {
+    const started = performance.now();
+    const requestId = newRequestId();
+    const controller = abortOnCancel(call);
+    const run = async (): Promise<void> => {
+      const caller = await deps.authenticator.authenticate(authorizationOf(call.metadata));
+      for await (const message of handler(call.request, {
+        caller,
+        signal: controller.signal,
+        requestId,
+      })) {
+        if (controller.signal.aborted) return;
+        if (!call.write(message)) await drained(call, controller.signal);
+      }
+    };
+    const done = run().then(
+      () => {
+        if (!controller.signal.aborted) call.end();
+        logCall(deps.log, method, requestId, started, undefined);
+      },
+      (error: unknown) => {
+        const result = toCallStatus(error, requestId);
+        if (!controller.signal.aborted)
+          call.destroy(Object.assign(new Error(result.details), result));
+        logCall(deps.log, method, requestId, started, { ...result, error });
+      },
+    );
+    track(deps.inFlight, done);
+  };
+}
+
+function authorizationOf(metadata: Metadata): string | undefined {
+  const value = metadata.get("authorization")[0];
+  return typeof value === "string" ? value : undefined;
+}
+
+function abortOnCancel(call: {
+  on(event: "cancelled", listener: () => void): unknown;
+}): AbortController {
+  const controller = new AbortController();
+  call.on("cancelled", () => controller.abort());
+  return controller;
+}
+
+function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const finish = (): void => {
+      call.off("drain", finish);
+      signal.removeEventListener("abort", finish);
+      resolve();
+    };
+    call.on("drain", finish);
+    signal.addEventListener("abort", finish);
+  });
+}
+
+function track(inFlight: Set<Promise<unknown>>, done: Promise<unknown>): void {
+  inFlight.add(done);
+  void done.finally(() => inFlight.delete(done));
+}
+
+function newRequestId(): string {
+  return randomBytes(8).toString("hex");
+}
+
+function logCall(
+  log: Logger,
+  method: string,
+  requestId: string,
+  started: number,
+  failure: { code: number; reason: string; serverFault: boolean; error: unknown } | undefined,
+): void {
+  const ms = Math.round((performance.now() - started) * 100) / 100;
+  if (failure === undefined) {
+    if (log.isLevelEnabled("debug")) log.debug({ method, requestId, ms, code: 0 }, "call");
+    return;
+  }
+  const fields = { method, requestId, ms, code: failure.code, reason: failure.reason };
+  if (failure.serverFault) log.error({ ...fields, err: failure.error }, "call failed");
+  else if (failure.reason.startsWith("TOKEN_")) log.warn(fields, "call refused: authentication");
+  else if (log.isLevelEnabled("debug")) log.debug(fields, "call refused");
+}

@@ -1,0 +1,98 @@
+import { VaultError } from "../vault/vault-error.js";
+
+/** The server's settings, resolved once from flags, then environment, then defaults, and frozen. */
+export interface ServerConfig {
+  /** `host:port` (port 0 picks a free one) or `unix:/absolute/path`. */
+  readonly listen: string;
+  /** Holds the SQLite database and, in development, the master key and first admin token. */
+  readonly dataDir: string;
+  /** `postgres://…`, or undefined for the embedded SQLite database. */
+  readonly databaseUrl: string | undefined;
+  /** A file holding the master key (32 raw bytes or their base64). */
+  readonly masterKeyFile: string | undefined;
+  /** The master key as base64 (HEXCLAVE_MASTER_KEY). */
+  readonly masterKeyBase64: string | undefined;
+  /** An operator-given admin token (HEXCLAVE_ADMIN_TOKEN), at least 32 characters. */
+  readonly adminToken: string | undefined;
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  readonly logLevel: string;
+  /** How long shutdown waits for calls in flight before cancelling them. */
+  readonly shutdownGraceMs: number;
+}
+
+/** Flags as the CLI parsed them; each overrides its environment variable. */
+export interface ServerFlags {
+  readonly listen?: string | undefined;
+  readonly dataDir?: string | undefined;
+  readonly databaseUrl?: string | undefined;
+  readonly masterKeyFile?: string | undefined;
+  readonly logLevel?: string | undefined;
+}
+
+/** Defaults from DESIGN.md section 2. */
+export const DEFAULT_LISTEN = "127.0.0.1:50051";
+export const DEFAULT_DATA_DIR = "./.hexclave";
+const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+/**
+ * Resolves the server's configuration: flag, then environment, then default.
+ *
+ * @throws VaultError INVALID_ARGUMENT naming the setting and what to fix.
+ * @example
+ * const config = resolveServerConfig({ listen: "127.0.0.1:0" }, process.env);
+ */
+export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv): ServerConfig {
+  const pick = (flag: string | undefined, name: string): string | undefined => {
+    const value = flag ?? env[name];
+    return value === undefined || value === "" ? undefined : value;
+  };
+  const listen = pick(flags.listen, "HEXCLAVE_LISTEN") ?? DEFAULT_LISTEN;
+  assertListen(listen);
+  const databaseUrl = pick(flags.databaseUrl, "HEXCLAVE_DATABASE_URL");
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw invalid(
+      "--database-url / HEXCLAVE_DATABASE_URL must start with postgres:// (unset it to use SQLite)",
+    );
+  }
+  const adminToken = pick(undefined, "HEXCLAVE_ADMIN_TOKEN");
+  if (adminToken !== undefined && adminToken.length < 32) {
+    throw invalid(
+      "HEXCLAVE_ADMIN_TOKEN must be at least 32 characters (e.g. `openssl rand -base64 32`)",
+    );
+  }
+  const logLevel = pick(flags.logLevel, "HEXCLAVE_LOG_LEVEL") ?? "info";
+  if (!LOG_LEVELS.has(logLevel)) {
+    throw invalid(
+      `--log-level / HEXCLAVE_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(", ")}, got "${logLevel}"`,
+    );
+  }
+  return Object.freeze({
+    listen,
+    dataDir: pick(flags.dataDir, "HEXCLAVE_DATA_DIR") ?? DEFAULT_DATA_DIR,
+    databaseUrl,
+    masterKeyFile: pick(flags.masterKeyFile, "HEXCLAVE_MASTER_KEY_FILE"),
+    masterKeyBase64: pick(undefined, "HEXCLAVE_MASTER_KEY"),
+    adminToken,
+    logLevel,
+    shutdownGraceMs: 10_000,
+  });
+}
+
+function assertListen(listen: string): void {
+  if (listen.startsWith("unix:")) {
+    if (!listen.startsWith("unix:/")) {
+      throw invalid(
+        `--listen / HEXCLAVE_LISTEN: a Unix socket needs an absolute path ("unix:/run/hexclave.sock"), got "${listen}"`,
+      );
+    }
+    return;
+  }
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
+  if (match === null || Number(match[2]) > 65535) {
+    throw invalid(`--listen / HEXCLAVE_LISTEN must be host:port or unix:/path, got "${listen}"`);
+  }
+}
+
+function invalid(message: string): VaultError {
+  return new VaultError("INVALID_ARGUMENT", message);
+}

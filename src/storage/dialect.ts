@@ -1,0 +1,2 @@
+/** The SQL dialects the storage adapter speaks. */
+export type Dialect = "sqlite" | "postgres";

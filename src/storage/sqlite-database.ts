@@ -1,0 +1,60 @@
+import { closeSync, openSync } from "node:fs";
+import BetterSqlite3 from "better-sqlite3";
+import type { SqliteDatabase, SqliteStatement } from "kysely";
+
+/** Prepared statements kept per connection; query shapes are few, IN-lists add some. */
+const STATEMENT_CACHE_SIZE = 512;
+
+/**
+ * Opens the embedded SQLite database the way the vault's promises need it:
+ * WAL so readers never wait on the writer, `synchronous=FULL` so a commit is
+ * on disk before it is acknowledged, and `secure_delete` so deleted keys and
+ * blobs are overwritten in the file instead of lingering in free pages.
+ *
+ * @throws Error from better-sqlite3 if the file cannot be opened.
+ * @example
+ * const db = openSqlite("/var/lib/hexclave/hexclave.db");
+ */
+export function openSqlite(
+  path: string,
+): SqliteDatabase & { readonly raw: BetterSqlite3.Database } {
+  // Create the file owner-only before SQLite does; its -wal and -shm files inherit the mode.
+  closeSync(openSync(path, "a", 0o600));
+  const raw = new BetterSqlite3(path);
+  raw.pragma("journal_mode = WAL");
+  raw.pragma("synchronous = FULL");
+  raw.pragma("secure_delete = ON");
+  raw.pragma("foreign_keys = ON");
+  raw.pragma("busy_timeout = 5000");
+  if (raw.pragma("journal_mode", { simple: true }) !== "wal") {
+    raw.close();
+    throw new Error(`SQLite at ${path} could not switch to WAL mode`);
+  }
+
+  // kysely prepares every query it runs; preparing costs more than running a
+  // primary-key lookup, so reuse statements by SQL text (least recently used out).
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    raw,
+    prepare(sqlText: string): SqliteStatement {
+      let statement = cache.get(sqlText);
+      if (statement === undefined) {
+        statement = raw.prepare(sqlText) as unknown as SqliteStatement;
+        if (cache.size >= STATEMENT_CACHE_SIZE) {
+          const oldest = cache.keys().next().value;
+          if (oldest !== undefined) cache.delete(oldest);
+        }
+      } else {
+        cache.delete(sqlText);
+      }
+      cache.set(sqlText, statement);
+      return statement;
+    },
+    close(): void {
+      cache.clear();
+      // Fold the WAL back into the main file so a stopped server leaves one file behind.
+      raw.pragma("wal_checkpoint(TRUNCATE)");
+      raw.close();
+    },
+  };
+}

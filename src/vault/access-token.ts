@@ -1,0 +1,51 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+/** Every Hexclave access token starts with this, so scanners can spot leaked ones. */
+export const TOKEN_PREFIX = "hxk_";
+const ID_PATTERN = /^[0-9a-f]{16}$/;
+const TOKEN_PATTERN = /^hxk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+/** A newly made token: the full text (shown once) and what is stored. */
+export interface NewAccessToken {
+  readonly id: string;
+  readonly token: string;
+  readonly secretHash: Buffer;
+}
+
+/**
+ * Makes a token "hxk_<16 hex id>_<43 base64url chars>": a public id to find
+ * its record by, and 256 random bits of which only a hash is stored.
+ *
+ * @example
+ * const { id, token, secretHash } = newAccessToken();
+ */
+export function newAccessToken(): NewAccessToken {
+  const id = randomBytes(8).toString("hex");
+  const secret = randomBytes(32).toString("base64url");
+  return { id, token: `${TOKEN_PREFIX}${id}_${secret}`, secretHash: hashTokenSecret(secret) };
+}
+
+/** Splits a presented token into id and secret part, or undefined if it is not one. */
+export function parseAccessToken(token: string): { id: string; secret: string } | undefined {
+  const match = TOKEN_PATTERN.exec(token);
+  if (match === null) return undefined;
+  return { id: match[1] as string, secret: match[2] as string };
+}
+
+/** Whether `id` has the shape of a token id. */
+export function isTokenId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
+/**
+ * SHA-256 of a token's secret part. The secret carries 256 random bits, so a
+ * fast hash is enough: there is nothing to guess.
+ */
+export function hashTokenSecret(secret: string): Buffer {
+  return createHash("sha256").update(secret, "utf8").digest();
+}
+
+/** Compares two hashes in constant time. */
+export function sameHash(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,250 @@
+import { randomBytes } from "node:crypto";
+import { generateDataKey, masterKeyId, wrapDataKey } from "../crypto/at-rest.js";
+import { isTokenId, newAccessToken } from "./access-token.js";
+import { assertIntInRange, assertStoreId, assertText } from "./assertions.js";
+import type { Authenticator } from "./authenticator.js";
+import { type Caller, requireAdmin } from "./caller.js";
+import { describe } from "./data-plane.js";
+import { limits } from "./limits.js";
+import type { GrantRow, Repository, StoreRow } from "./repository.js";
+import type { StoreDirectory } from "./store-directory.js";
+import { VaultError } from "./vault-error.js";
+import { type StoreView, storeView, type TokenView, tokenView } from "./views.js";
+import type { WriteBatcher } from "./write-batcher.js";
+
+/** Arguments of {@link AdminPlane.createToken}. */
+export interface CreateTokenInput {
+  readonly name: string;
+  readonly admin: boolean;
+  readonly grants: readonly GrantRow[];
+}
+
+/** What the admin plane needs. */
+export interface AdminPlaneDeps {
+  readonly repository: Repository;
+  readonly stores: StoreDirectory;
+  readonly batcher: WriteBatcher;
+  readonly authenticator: Authenticator;
+  readonly masterKey: Buffer;
+  /** Purges a deleted store's rows in the background. */
+  readonly purge: (storeUid: Buffer) => void;
+}
+
+/**
+ * The control plane's logic: stores and access tokens. Every method needs an
+ * admin caller.
+ */
+export class AdminPlane {
+  readonly #deps: AdminPlaneDeps;
+
+  constructor(deps: AdminPlaneDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Creates an empty store with a fresh salt and data key.
+   *
+   * @throws VaultError PERMISSION_DENIED, INVALID_STORE_ID, INVALID_ARGUMENT, STORE_ALREADY_EXISTS.
+   */
+  async createStore(
+    caller: Caller,
+    input: {
+      readonly storeId: string;
+      readonly description: string;
+      readonly maxValueBytes?: number | undefined;
+    },
+  ): Promise<StoreView> {
+    requireAdmin(caller);
+    const id = assertStoreId(input.storeId);
+    const description = assertText(input.description, "description", {
+      min: 0,
+      max: limits.maxDescriptionChars,
+    });
+    const maxValueBytes =
+      input.maxValueBytes === undefined
+        ? limits.defaultMaxValueBytes
+        : assertIntInRange(input.maxValueBytes, "max_value_bytes", {
+            min: 1,
+            max: limits.maxValueBytesCeiling,
+          });
+    const dataKey = generateDataKey();
+    const row: StoreRow = {
+      uid: randomBytes(16),
+      id,
+      description,
+      salt: randomBytes(limits.storeSaltBytes),
+      wrappedKey: wrapDataKey(this.#deps.masterKey, id, dataKey),
+      masterKeyId: masterKeyId(this.#deps.masterKey),
+      maxValueBytes,
+      entryCount: 0,
+      totalValueBytes: 0,
+      createdAt: Date.now(),
+    };
+    dataKey.fill(0);
+    await this.#deps.batcher.submit(async (tx) => {
+      if ((await tx.findStore(id)) !== undefined) {
+        throw new VaultError("STORE_ALREADY_EXISTS", `store "${id}" already exists`, {
+          metadata: { store_id: id },
+        });
+      }
+      await tx.insertStore(row);
+    });
+    return storeView(row, []);
+  }
+
+  /**
+   * One store with its counts.
+   *
+   * @throws VaultError PERMISSION_DENIED, INVALID_STORE_ID, STORE_NOT_FOUND.
+   */
+  async getStore(caller: Caller, storeId: string): Promise<StoreView> {
+    requireAdmin(caller);
+    return describe(this.#deps.repository, assertStoreId(storeId));
+  }
+
+  /**
+   * Every live store, ordered by id.
+   *
+   * @throws VaultError PERMISSION_DENIED.
+   */
+  async listStores(caller: Caller): Promise<StoreView[]> {
+    requireAdmin(caller);
+    const rows = await this.#deps.repository.listStores();
+    return Promise.all(
+      rows.map(async (row) => storeView(row, await this.#deps.repository.listSecrets(row.uid))),
+    );
+  }
+
+  /**
+   * Deletes a store: its data key is destroyed in the first committed step,
+   * so its entries are unreadable from then on; rows are purged after.
+   *
+   * @returns how many entries the store held.
+   * @throws VaultError PERMISSION_DENIED, INVALID_STORE_ID, STORE_NOT_FOUND.
+   */
+  async deleteStore(caller: Caller, storeId: string): Promise<{ deletedEntryCount: number }> {
+    requireAdmin(caller);
+    const id = assertStoreId(storeId);
+    const row = await this.#deps.batcher.submit(async (tx, batch) => {
+      const live = await tx.findStore(id);
+      if (live === undefined) {
+        throw new VaultError("STORE_NOT_FOUND", `store "${id}" does not exist`, {
+          metadata: { store_id: id },
+        });
+      }
+      await tx.destroyStoreKey(live.uid, Date.now());
+      batch.storeGone(id);
+      batch.afterCommit(() => this.#deps.stores.evict(id));
+      return live;
+    });
+    // Acknowledge only once old copies of the wrapped key are gone from the database files too.
+    await this.#deps.repository.scrub();
+    this.#deps.purge(row.uid);
+    return { deletedEntryCount: row.entryCount };
+  }
+
+  /**
+   * Creates a token; the returned `token` text is shown once and never stored.
+   *
+   * @throws VaultError PERMISSION_DENIED, INVALID_ARGUMENT, INVALID_STORE_ID.
+   */
+  async createToken(
+    caller: Caller,
+    input: CreateTokenInput,
+  ): Promise<{ view: TokenView; token: string }> {
+    requireAdmin(caller);
+    const name = assertText(input.name, "name", { min: 1, max: limits.maxTokenNameChars });
+    const grants = assertGrants(input.admin, input.grants);
+    const made = newAccessToken();
+    const row = {
+      id: made.id,
+      name,
+      secretHash: made.secretHash,
+      admin: input.admin,
+      grants,
+      createdAt: Date.now(),
+      lastUsedAt: null,
+      revokedAt: null,
+    };
+    await this.#deps.batcher.submit((tx) => tx.insertToken(row));
+    return { view: tokenView(row), token: made.token };
+  }
+
+  /**
+   * Every token's public record, oldest first.
+   *
+   * @throws VaultError PERMISSION_DENIED.
+   */
+  async listTokens(caller: Caller, includeRevoked: boolean): Promise<TokenView[]> {
+    requireAdmin(caller);
+    return (await this.#deps.repository.listTokens(includeRevoked)).map(tokenView);
+  }
+
+  /**
+   * Revokes a token; calls made with it fail from the moment this returns.
+   * Revoking a revoked token changes nothing.
+   *
+   * @throws VaultError PERMISSION_DENIED, INVALID_ARGUMENT, TOKEN_NOT_FOUND.
+   */
+  async revokeToken(caller: Caller, tokenId: string): Promise<TokenView> {
+    requireAdmin(caller);
+    if (!isTokenId(tokenId)) {
+      throw new VaultError(
+        "INVALID_ARGUMENT",
+        `"token_id" must be 16 hex characters (see "hexclave tokens list"), got ${JSON.stringify(tokenId.slice(0, 40))}`,
+      );
+    }
+    const row = await this.#deps.batcher.submit(async (tx, batch) => {
+      const found = await tx.findToken(tokenId);
+      if (found === undefined) {
+        throw new VaultError("TOKEN_NOT_FOUND", `token "${tokenId}" does not exist`, {
+          metadata: { token_id: tokenId },
+        });
+      }
+      const revokedAt = found.revokedAt ?? Date.now();
+      await tx.revokeToken(tokenId, revokedAt);
+      batch.afterCommit(() => this.#deps.authenticator.forget(tokenId));
+      return { ...found, revokedAt };
+    });
+    return tokenView(row);
+  }
+}
+
+function assertGrants(admin: boolean, grants: readonly GrantRow[]): GrantRow[] {
+  if (admin && grants.length > 0) {
+    throw new VaultError(
+      "INVALID_ARGUMENT",
+      "an admin token has every access already: give either admin or grants, not both",
+    );
+  }
+  if (!admin && grants.length === 0) {
+    throw new VaultError(
+      "INVALID_ARGUMENT",
+      "a token needs admin or at least one store grant (e.g. --store oauth-tokens:read)",
+    );
+  }
+  if (grants.length > limits.maxGrantsPerToken) {
+    throw new VaultError(
+      "INVALID_ARGUMENT",
+      `a token may carry at most ${limits.maxGrantsPerToken} grants, got ${grants.length}`,
+    );
+  }
+  const seen = new Set<string>();
+  return grants.map((g, i) => {
+    const storeId = assertStoreId(g.storeId, `grants[${i}].store_id`);
+    if (!g.read && !g.write) {
+      throw new VaultError(
+        "INVALID_ARGUMENT",
+        `grants[${i}] for store "${storeId}" grants neither read nor write`,
+      );
+    }
+    if (seen.has(storeId)) {
+      throw new VaultError(
+        "INVALID_ARGUMENT",
+        `store "${storeId}" is granted twice: merge the grants`,
+      );
+    }
+    seen.add(storeId);
+    return { storeId, read: g.read, write: g.write };
+  });
+}

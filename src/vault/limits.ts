@@ -1,0 +1,40 @@
+/**
+ * Limits from DESIGN.md section 6. They are enforced before any write, and the
+ * server's gRPC message size is derived from them.
+ */
+export const limits = Object.freeze({
+  /** Store ids: lowercase, URL- and file-name-safe, at most 63 characters. */
+  storeIdPattern: /^[a-z0-9][a-z0-9_-]{0,62}$/,
+  /** Key ids are HMAC-SHA256 outputs. */
+  keyIdBytes: 32,
+  /** Secret fingerprints are 8 bytes (docs/sealing.md). */
+  fingerprintBytes: 8,
+  /** Stores' per-store salt, made at creation. */
+  storeSaltBytes: 32,
+  /** Largest sealed value a new store accepts unless told otherwise. */
+  defaultMaxValueBytes: 64 * 1024,
+  /** Upper bound for any store's max_value_bytes. */
+  maxValueBytesCeiling: 1024 * 1024,
+  /** Key refs in one BatchGetValues call. */
+  maxBatchKeys: 1000,
+  /** Previous-secret key refs in one call (rotation keeps few secrets alive). */
+  maxPreviousKeys: 16,
+  /** ListEntries page size bounds. */
+  defaultPageSize: 256,
+  maxPageSize: 1000,
+  /** Fingerprint filters in one ListEntries call. */
+  maxListFingerprints: 16,
+  /** Free-text fields. */
+  maxDescriptionChars: 1024,
+  maxTokenNameChars: 128,
+  /** Grants one token may carry. */
+  maxGrantsPerToken: 256,
+  /** A response the server will build for one call (batch reads of large values). */
+  maxResponseBytes: 32 * 1024 * 1024,
+});
+
+/**
+ * Largest request message the server accepts: one maximal value plus room for
+ * ids and framing, or a full batch of key refs.
+ */
+export const maxRequestMessageBytes = limits.maxValueBytesCeiling + 64 * 1024;

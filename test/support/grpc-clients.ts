@@ -1,0 +1,92 @@
+import {
+  type CallOptions,
+  type ClientUnaryCall,
+  credentials,
+  Metadata,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import { expect } from "vitest";
+import { ErrorInfo } from "../../gen/google/rpc/error_details.js";
+import { Status } from "../../gen/google/rpc/status.js";
+import { AdminServiceClient } from "../../gen/hexclave/v1/admin_service.js";
+import { VaultServiceClient } from "../../gen/hexclave/v1/vault_service.js";
+
+/** The generated clients, raw: for driving every RPC exactly as sent on the wire. */
+export interface RawClients {
+  readonly vault: VaultServiceClient;
+  readonly admin: AdminServiceClient;
+  close(): void;
+}
+
+/** Connects the generated clients to `address`. */
+export function rawClients(address: string): RawClients {
+  const vault = new VaultServiceClient(address, credentials.createInsecure());
+  const admin = new AdminServiceClient(address, credentials.createInsecure());
+  return {
+    vault,
+    admin,
+    close() {
+      vault.close();
+      admin.close();
+    },
+  };
+}
+
+/** Metadata carrying `authorization: Bearer <token>` (none if token is undefined). */
+export function bearer(token: string | undefined): Metadata {
+  const metadata = new Metadata();
+  if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
+  return metadata;
+}
+
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+/**
+ * Calls a generated unary method and returns its response.
+ *
+ * @example
+ * const res = await call(c.admin, c.admin.listStores, {}, bearer(token));
+ */
+export function call<C, Req, Res>(
+  client: C,
+  method: Unary<Req, Res>,
+  request: Req,
+  metadata: Metadata,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method.call(client, request, metadata, { deadline: Date.now() + 20_000 }, (error, response) =>
+      error === null ? resolve(response) : reject(error),
+    );
+  });
+}
+
+/** The ErrorInfo reason the server attached to a failed call. */
+export function reasonOf(error: ServiceError): string | undefined {
+  const raw = error.metadata?.get("grpc-status-details-bin")[0];
+  if (!Buffer.isBuffer(raw)) return undefined;
+  const detail = Status.decode(raw).details.find((d) => d.typeUrl.endsWith("google.rpc.ErrorInfo"));
+  return detail === undefined ? undefined : ErrorInfo.decode(detail.value).reason;
+}
+
+/** Asserts a call fails with this status code and ErrorInfo reason; returns the error. */
+export async function expectStatus(
+  promise: Promise<unknown>,
+  code: number,
+  reason: string,
+): Promise<ServiceError> {
+  const error = (await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as ServiceError | undefined;
+  expect(error, `expected status ${code} ${reason}, but the call succeeded`).toBeDefined();
+  expect({ code: error?.code, reason: error === undefined ? undefined : reasonOf(error) }).toEqual({
+    code,
+    reason,
+  });
+  return error as ServiceError;
+}
