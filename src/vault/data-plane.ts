@@ -1,4 +1,4 @@
-import { openAtRest, sealAtRest } from "../crypto/at-rest.js";
+import { AT_REST_OVERHEAD, openAtRest, sealAtRest } from "../crypto/at-rest.js";
 import {
   assertBytes,
   assertIntInRange,
@@ -239,8 +239,8 @@ export class DataPlane {
         uid,
         rows.filter((r) => !r.keyId.equals(key.keyId)).map((r) => r.keyId),
       );
-      batch.count(uid, key.fingerprint, 1, blob.length);
-      for (const r of rows) batch.count(uid, r.fingerprint, -1, -r.blob.length);
+      batch.count(uid, key.fingerprint, 1, sealed.length);
+      for (const r of rows) batch.count(uid, r.fingerprint, -1, -sealedSize(r));
       return { version };
     });
   }
@@ -267,7 +267,7 @@ export class DataPlane {
         uid,
         rows.map((r) => r.keyId),
       );
-      for (const r of rows) batch.count(uid, r.fingerprint, -1, -r.blob.length);
+      for (const r of rows) batch.count(uid, r.fingerprint, -1, -sealedSize(r));
       return { deleted: rows.length > 0 };
     });
   }
@@ -432,6 +432,11 @@ function checkVersion(current: EntryRow | undefined, expected: number | undefine
       : `the entry is at version ${actual}, not ${expected}; read it again and retry`,
     { metadata: { expected_version: String(expected), current_version: String(actual) } },
   );
+}
+
+/** A stored entry's size as the client sent it: total_value_bytes counts sealed values, not at-rest overhead. */
+function sealedSize(row: EntryRow): number {
+  return row.blob.length - AT_REST_OVERHEAD;
 }
 
 function uniqueKeyIds(refs: readonly ValidKeyRef[]): Buffer[] {
