@@ -20,6 +20,7 @@ export type HexclaveErrorCode =
   | "RESOURCE_EXHAUSTED"
   | "DEADLINE_EXCEEDED"
   | "CANCELLED"
+  | "CLIENT_CLOSED"
   | "INTERNAL";
 
 /** Options for {@link HexclaveError}. */

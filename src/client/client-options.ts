@@ -1,0 +1,212 @@
+import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
+
+/**
+ * Options for `new HexclaveClient(...)`.
+ *
+ * @example
+ * const options: HexclaveClientOptions = { address: "127.0.0.1:50051", token: process.env.HEXCLAVE_TOKEN! };
+ */
+export interface HexclaveClientOptions {
+  /** The server: `host:port`, or `unix:/path/to/socket` for a sidecar. */
+  readonly address: string;
+  /** A server access token (`hxk_…`) with read and/or write access to the stores you use. */
+  readonly token: string;
+  /**
+   * Channel credentials. Default: `credentials.createInsecure()`, meant for a
+   * server on loopback or a Unix socket. Use `credentials.createSsl(ca)` from
+   * `@grpc/grpc-js` across a network: values are sealed either way, but the
+   * token is not.
+   */
+  readonly credentials?: ChannelCredentials | undefined;
+  /**
+   * Deadline of each call, in milliseconds. Default 10,000. For `entries()`
+   * and `rotateSecret()` it bounds the wait for each page, not the whole listing.
+   */
+  readonly timeoutMs?: number | undefined;
+  /**
+   * Extra grpc-js channel options (keepalive, proxies, …). They override the
+   * client's defaults, except that message compression stays off.
+   */
+  readonly channelOptions?: ChannelOptions | undefined;
+}
+
+/**
+ * The secret a call seals and opens with. Every store method takes these.
+ *
+ * @example
+ * await store.getValue("gh:42", { secret: process.env.HEXCLAVE_SECRET!, previousSecrets: [oldSecret] });
+ */
+export interface SecretOptions {
+  /**
+   * Your secret for this store: it never leaves this process. At least 16
+   * characters; `hexclave secret generate` makes a strong one (and such
+   * `hxs_` secrets skip the ~150 ms key stretching).
+   */
+  readonly secret: string;
+  /**
+   * Secrets used before `secret`, during a rotation, newest first (at most 16).
+   * Reads fall back to them in the same round trip; writes seal under `secret`
+   * and remove the entry under these in the same server transaction.
+   */
+  readonly previousSecrets?: readonly string[] | undefined;
+}
+
+/**
+ * Reads that return text (the default).
+ *
+ * @example
+ * const token: string | null = await store.getValue("gh:42", { secret });
+ */
+export interface TextReadOptions extends SecretOptions {
+  /** "text" (default): values come back as strings. */
+  readonly as?: "text" | undefined;
+}
+
+/**
+ * Reads that return bytes.
+ *
+ * @example
+ * const key: Uint8Array | null = await store.getValue("signing-key", { secret, as: "bytes" });
+ */
+export interface BytesReadOptions extends SecretOptions {
+  /** "bytes": values come back as Uint8Array, whatever type they were stored as. */
+  readonly as: "bytes";
+}
+
+/**
+ * Options of a read, text or bytes.
+ *
+ * @example
+ * const opts: ReadOptions = { secret, as: "bytes" };
+ */
+export type ReadOptions = TextReadOptions | BytesReadOptions;
+
+/**
+ * Options of `setValue` and `deleteValue`.
+ *
+ * @example
+ * await store.setValue("gh:42", token, { secret, ifVersion: 3 });
+ */
+export interface WriteOptions extends SecretOptions {
+  /**
+   * Check-and-set: write (or delete) only if the entry is at this version
+   * (from `getEntry` or a previous `setValue`); 0 means "only if it does not
+   * exist". Otherwise the call fails with VersionConflictError.
+   */
+  readonly ifVersion?: number | undefined;
+}
+
+/**
+ * Options of `entries`.
+ *
+ * @example
+ * for await (const { key, value } of store.entries({ secret, pageSize: 500 })) console.log(key);
+ */
+export type EntriesOptions = ReadOptions & {
+  /**
+   * Entries per page the server streams: 1 to 1,000. Default 256, fewer for
+   * stores of large values, so a page of full-size values fits in one message.
+   */
+  readonly pageSize?: number | undefined;
+};
+
+/**
+ * What `setValue` resolves to.
+ *
+ * @example
+ * const { version } = await store.setValue("gh:42", token, { secret });
+ */
+export interface SetValueResult {
+  /** The entry's new version: 1 on first write, +1 on every write. */
+  readonly version: number;
+}
+
+/**
+ * An entry's value with its version, from `getEntry`.
+ *
+ * @example
+ * const entry: StoredEntry<string> | null = await store.getEntry("gh:42", { secret });
+ */
+export interface StoredEntry<V extends string | Uint8Array = string> {
+  readonly value: V;
+  /** Pass it back as `ifVersion` to write only if nobody wrote in between. */
+  readonly version: number;
+}
+
+/**
+ * One entry yielded by `entries()`.
+ *
+ * @example
+ * for await (const entry of store.entries({ secret })) backup.push(entry satisfies ListedEntry);
+ */
+export interface ListedEntry<V extends string | Uint8Array = string> extends StoredEntry<V> {
+  /** The key name, recovered from the sealed value (the server only has its keyed hash). */
+  readonly key: string;
+}
+
+/**
+ * Options of `registerSecret`.
+ *
+ * @example
+ * await store.registerSecret({ secret: newSecret, knownSecret: oldSecret });
+ */
+export interface RegisterSecretOptions {
+  /** The secret to register. */
+  readonly secret: string;
+  /** A secret the store already knows; needed unless the store knows none yet. */
+  readonly knownSecret?: string | undefined;
+}
+
+/**
+ * Progress of a rotation.
+ *
+ * @example
+ * const onProgress = ({ done, total }: RotationProgress) => console.log(`${done}/${total}`);
+ */
+export interface RotationProgress {
+  /** Entries dealt with so far (re-sealed, or found superseded or deleted meanwhile). */
+  readonly done: number;
+  /** Entries under the old secret when the rotation started (grows if more arrive meanwhile). */
+  readonly total: number;
+}
+
+/**
+ * Options of `rotateSecret`.
+ *
+ * @example
+ * await store.rotateSecret({ from: oldSecret, to: newSecret, onProgress: (p) => console.log(p) });
+ */
+export interface RotateSecretOptions {
+  /** The secret the entries are sealed under now. */
+  readonly from: string;
+  /** The secret to re-seal them under. */
+  readonly to: string;
+  /** Called after each entry (and once at the start). */
+  readonly onProgress?: ((progress: RotationProgress) => void) | undefined;
+  /**
+   * Retire `from` once no entry is sealed under it, so it can never be used
+   * with the store again. Default true.
+   */
+  readonly retire?: boolean | undefined;
+  /** Writes in flight at once: 1 to 64. Default 16. */
+  readonly concurrency?: number | undefined;
+}
+
+/**
+ * What a finished rotation did.
+ *
+ * @example
+ * const { resealed, retired } = await store.rotateSecret({ from, to });
+ */
+export interface RotationResult {
+  /** Entries under `from` when the rotation started. */
+  readonly total: number;
+  /** Entries dealt with. */
+  readonly done: number;
+  /** Entries re-sealed under `to` by this run. */
+  readonly resealed: number;
+  /** Entries already rewritten under `to` by someone else: their old copy was removed. */
+  readonly superseded: number;
+  /** Whether `from` is retired now. */
+  readonly retired: boolean;
+}

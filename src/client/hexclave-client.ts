@@ -1,0 +1,116 @@
+import { type ChannelOptions, credentials as grpcCredentials } from "@grpc/grpc-js";
+import { VaultServiceClient } from "../../gen/hexclave/v1/vault_service.js";
+import {
+  assertNonEmptyString,
+  assertOptions,
+  assertPositiveInt,
+  assertStoreId,
+} from "./client-assertions.js";
+import type { HexclaveClientOptions } from "./client-options.js";
+import { DataVaultStore } from "./data-vault-store.js";
+import { HexclaveError } from "./hexclave-error.js";
+import { KeyCache } from "./key-cache.js";
+import { StoreContext } from "./store-context.js";
+import { guard } from "./to-hexclave-error.js";
+import { VaultRpc } from "./vault-rpc.js";
+import { MAX_RECEIVE_MESSAGE_BYTES } from "./wire-limits.js";
+
+/** Per-call deadline unless the caller sets `timeoutMs`. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Largest deadline Node's timers can hold. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+/** Metadata values must be printable ASCII; a token with a newline would be a header injection. */
+const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
+/** The store salt DescribeStore must return (docs/sealing.md). */
+const STORE_SALT_BYTES = 32;
+
+/**
+ * A connection to a Hexclave server. Values are sealed and opened in this
+ * process with a secret that never leaves it; the server stores opaque blobs.
+ * Make one per process and share it; `close()` it at shutdown.
+ *
+ * @throws HexclaveError INVALID_ARGUMENT from the constructor for a missing address or a malformed token.
+ * @example
+ * const hexclave = new HexclaveClient({ address: "127.0.0.1:50051", token: process.env.HEXCLAVE_TOKEN! });
+ * const store = await hexclave.getDataVaultStore("oauth-tokens");
+ * await store.setValue(`gh:${user.id}`, refreshToken, { secret });
+ * const token = await store.getValue(`gh:${user.id}`, { secret }); // string | null
+ * hexclave.close();
+ */
+export class HexclaveClient {
+  readonly #rpc: VaultRpc;
+  readonly #keyCache = new KeyCache();
+
+  constructor(options: HexclaveClientOptions) {
+    assertOptions(options);
+    assertNonEmptyString("address", options.address);
+    if (typeof options.token !== "string" || !TOKEN_PATTERN.test(options.token)) {
+      const got =
+        typeof options.token !== "string"
+          ? `got ${typeof options.token}`
+          : options.token === ""
+            ? "got an empty string"
+            : "got one with spaces or control characters";
+      throw new HexclaveError(
+        "INVALID_ARGUMENT",
+        `"token" must be a non-empty string of printable ASCII (an "hxk_…" token from "hexclave tokens create"), ${got}`,
+      );
+    }
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    assertPositiveInt("timeoutMs", timeoutMs, MAX_TIMEOUT_MS);
+    const channelOptions: ChannelOptions = {
+      "grpc.max_receive_message_length": MAX_RECEIVE_MESSAGE_BYTES,
+      ...options.channelOptions,
+      // Compression stays off: values are sealed (they do not compress), and a
+      // compressed stream would hide from audits what actually crosses the wire.
+      "grpc.default_compression_algorithm": 0,
+    };
+    const client = new VaultServiceClient(
+      options.address,
+      options.credentials ?? grpcCredentials.createInsecure(),
+      channelOptions,
+    );
+    this.#rpc = new VaultRpc(client, options.token, timeoutMs);
+  }
+
+  /**
+   * Opens a store: one DescribeStore call fetches its salt and limits, which
+   * the returned object keeps. Call it once per store and reuse the result.
+   *
+   * @throws StoreNotFoundError if the store does not exist (an admin creates it: `hexclave stores create <id>`).
+   * @throws PermissionDeniedError if the token has no access to the store.
+   * @throws UnauthenticatedError, UnavailableError, HexclaveError (DEADLINE_EXCEEDED, CLIENT_CLOSED, INVALID_ARGUMENT).
+   * @example
+   * const store = await hexclave.getDataVaultStore("oauth-tokens");
+   */
+  getDataVaultStore(id: string): Promise<DataVaultStore> {
+    return guard(async () => {
+      assertStoreId(id);
+      const store = await this.#rpc.describeStore(id);
+      if (store.salt.length !== STORE_SALT_BYTES || store.id !== id) {
+        throw new HexclaveError(
+          "INTERNAL",
+          `the server described store "${id}" with a malformed salt or another id: is the address a Hexclave server?`,
+        );
+      }
+      const context = new StoreContext(
+        { storeId: id, salt: store.salt, maxValueBytes: store.maxValueBytes },
+        this.#rpc,
+        this.#keyCache,
+      );
+      return new DataVaultStore(context);
+    });
+  }
+
+  /**
+   * Closes the connection and zeroes the derived keys. Calls made afterwards,
+   * on this client or its stores, fail with CLIENT_CLOSED. Idempotent.
+   *
+   * @example
+   * process.on("SIGTERM", () => hexclave.close());
+   */
+  close(): void {
+    this.#rpc.close();
+    this.#keyCache.clear();
+  }
+}

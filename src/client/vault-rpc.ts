@@ -1,0 +1,195 @@
+import { Metadata, type ServiceError } from "@grpc/grpc-js";
+import type { Entry, KeyRef, Store } from "../../gen/hexclave/v1/types.js";
+import type {
+  BatchGetValuesRequest,
+  DeleteValueRequest,
+  GetValueRequest,
+  ListEntriesRequest,
+  SetValueRequest,
+  VaultServiceClient,
+} from "../../gen/hexclave/v1/vault_service.js";
+import { HexclaveError } from "./hexclave-error.js";
+import { errorFromStatus } from "./status-to-error.js";
+import { unaryCall } from "./unary-call.js";
+
+/**
+ * The data-plane RPCs as promises: the bearer token on every call, the
+ * per-call deadline, typed errors. Nothing here sees a secret or plaintext.
+ */
+export class VaultRpc {
+  readonly #client: VaultServiceClient;
+  readonly #authorization: string;
+  readonly #timeoutMs: number;
+  #closed = false;
+
+  constructor(client: VaultServiceClient, token: string, timeoutMs: number) {
+    this.#client = client;
+    this.#authorization = `Bearer ${token}`;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Whether {@link VaultRpc.close} has run. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The per-call deadline, in milliseconds. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  /** Closes the channel; later calls fail with CLIENT_CLOSED. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#client.close();
+  }
+
+  /** @throws HexclaveError CLIENT_CLOSED once the client is closed. */
+  assertOpen(): void {
+    if (this.#closed) {
+      throw new HexclaveError(
+        "CLIENT_CLOSED",
+        "this HexclaveClient was closed: create a new one (and close it only at shutdown)",
+      );
+    }
+  }
+
+  async describeStore(storeId: string): Promise<Store> {
+    const res = await this.#unary(this.#client.describeStore, { storeId });
+    return requireStore(res.store);
+  }
+
+  async getValue(request: GetValueRequest): Promise<Entry | undefined> {
+    return (await this.#unary(this.#client.getValue, request)).entry;
+  }
+
+  async setValue(request: SetValueRequest): Promise<number> {
+    return (await this.#unary(this.#client.setValue, request)).version;
+  }
+
+  async deleteValue(request: DeleteValueRequest): Promise<boolean> {
+    return (await this.#unary(this.#client.deleteValue, request)).deleted;
+  }
+
+  async batchGetValues(request: BatchGetValuesRequest): Promise<Entry[]> {
+    return (await this.#unary(this.#client.batchGetValues, request)).entries;
+  }
+
+  async registerSecret(
+    storeId: string,
+    secretFingerprint: Buffer,
+    knownSecretFingerprint: Buffer,
+  ): Promise<Store> {
+    const res = await this.#unary(this.#client.registerSecret, {
+      storeId,
+      secretFingerprint,
+      knownSecretFingerprint,
+    });
+    return requireStore(res.store);
+  }
+
+  async retireSecret(storeId: string, secretFingerprint: Buffer): Promise<Store> {
+    const res = await this.#unary(this.#client.retireSecret, { storeId, secretFingerprint });
+    return requireStore(res.store);
+  }
+
+  /**
+   * Streams ListEntries pages. There is no deadline on the whole listing (a
+   * large store takes as long as it takes); instead each page must arrive
+   * within the per-call timeout of being asked for. Ending the loop early
+   * cancels the call.
+   *
+   * @throws HexclaveError mapped from the stream's status; DEADLINE_EXCEEDED if a page is late.
+   */
+  async *listEntries(request: ListEntriesRequest): AsyncGenerator<Entry[]> {
+    this.assertOpen();
+    const call = this.#client.listEntries(request, this.#metadata());
+    // The iterator below reports errors; this keeps a late one (after a cancel) from going uncaught.
+    call.on("error", () => {});
+    const pages = call[Symbol.asyncIterator]() as AsyncIterator<{ entries: Entry[] }>;
+    let finished = false;
+    try {
+      while (true) {
+        const next = await withIdleTimeout(pages.next(), this.#timeoutMs, () => call.cancel());
+        if (next.done === true) {
+          finished = true;
+          return;
+        }
+        yield next.value.entries;
+      }
+    } catch (error) {
+      finished = true;
+      throw isServiceError(error) ? errorFromStatus(error) : error;
+    } finally {
+      if (!finished) {
+        call.cancel();
+        await pages.return?.().catch(() => {});
+      }
+    }
+  }
+
+  #metadata(): Metadata {
+    const metadata = new Metadata();
+    metadata.set("authorization", this.#authorization);
+    return metadata;
+  }
+
+  #unary<Req, Res>(
+    method: (
+      request: Req,
+      metadata: Metadata,
+      options: object,
+      callback: (error: ServiceError | null, response: Res) => void,
+    ) => unknown,
+    request: Req,
+  ): Promise<Res> {
+    this.assertOpen();
+    return unaryCall(
+      method.bind(this.#client) as Parameters<typeof unaryCall<Req, Res>>[0],
+      request,
+      this.#metadata(),
+      this.#timeoutMs,
+    );
+  }
+}
+
+/** A KeyRef message. */
+export function keyRef(keyId: Buffer, secretFingerprint: Buffer): KeyRef {
+  return { keyId, secretFingerprint };
+}
+
+function requireStore(store: Store | undefined): Store {
+  if (store === undefined) {
+    throw new HexclaveError("INTERNAL", "the server answered without the store: is it Hexclave?");
+  }
+  return store;
+}
+
+function isServiceError(error: unknown): error is ServiceError {
+  return (
+    error instanceof Error &&
+    typeof (error as Partial<ServiceError>).code === "number" &&
+    "metadata" in error
+  );
+}
+
+function withIdleTimeout<T>(
+  pending: Promise<T>,
+  timeoutMs: number,
+  cancel: () => void,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      cancel();
+      reject(
+        new HexclaveError(
+          "DEADLINE_EXCEEDED",
+          `the server sent no page of entries for ${timeoutMs} ms: check the server, or raise "timeoutMs"`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  return Promise.race([pending, late]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DataVaultStore, generateSecret } from "../../src/client/index.js";
+import { type ClientFixture, startClientFixture } from "./support/client-fixture.js";
+
+let f: ClientFixture;
+let store: DataVaultStore;
+const secret = generateSecret();
+
+beforeAll(async () => {
+  f = await startClientFixture();
+  await f.createStore("round-trips");
+  store = await f.client().getDataVaultStore("round-trips");
+});
+afterAll(() => f.close());
+
+describe("the headline API", () => {
+  it("stores, reads and deletes a string", async () => {
+    await store.setValue("gh:1", "gho_refresh_1", { secret });
+    expect(await store.getValue("gh:1", { secret })).toBe("gho_refresh_1");
+    expect(await store.deleteValue("gh:1", { secret })).toBe(true);
+    expect(await store.getValue("gh:1", { secret })).toBeNull();
+  });
+
+  it("reads null for a key never written, and deleting it says false", async () => {
+    expect(await store.getValue("never-written", { secret })).toBeNull();
+    expect(await store.deleteValue("never-written", { secret })).toBe(false);
+  });
+
+  it("round-trips text that is not ASCII, the empty string, and a long value", async () => {
+    const values = ["", "héllo wörld ✓ 🗝️", "x".repeat(60_000)];
+    for (const [i, value] of values.entries()) {
+      await store.setValue(`text:${i}`, value, { secret });
+      expect(await store.getValue(`text:${i}`, { secret })).toBe(value);
+    }
+  });
+
+  it("keeps key names apart however similar they look", async () => {
+    await store.setValue("é", "precomposed", { secret });
+    await store.setValue("e\u0301", "decomposed", { secret });
+    expect(await store.getValue("é", { secret })).toBe("precomposed");
+    expect(await store.getValue("e\u0301", { secret })).toBe("decomposed");
+  });
+});
+
+describe("bytes", () => {
+  it("returns bytes as a Uint8Array when asked, whatever was stored", async () => {
+    const bytes = new Uint8Array([0, 255, 1, 254, 0xc3, 0x28]);
+    await store.setValue("bin:1", bytes, { secret });
+    const back = await store.getValue("bin:1", { secret, as: "bytes" });
+    expect(back).toBeInstanceOf(Uint8Array);
+    expect([...(back as Uint8Array)]).toEqual([...bytes]);
+
+    await store.setValue("bin:text", "plain", { secret });
+    const asBytes = await store.getValue("bin:text", { secret, as: "bytes" });
+    expect(Buffer.from(asBytes as Uint8Array).toString("utf8")).toBe("plain");
+  });
+
+  it("reads bytes that are UTF-8 as text, and refuses to mangle bytes that are not", async () => {
+    await store.setValue("bin:utf8", Buffer.from("tok_✓", "utf8"), { secret });
+    expect(await store.getValue("bin:utf8", { secret })).toBe("tok_✓");
+    await store.setValue("bin:raw", new Uint8Array([0xff, 0xfe]), { secret });
+    await expect(store.getValue("bin:raw", { secret })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: expect.stringContaining('{ as: "bytes" }'),
+    });
+  });
+});
+
+describe("versions and check-and-set", () => {
+  it("counts versions from 1 and reads them with getEntry", async () => {
+    expect(await store.setValue("cas:1", "a", { secret })).toEqual({ version: 1 });
+    expect(await store.setValue("cas:1", "b", { secret })).toEqual({ version: 2 });
+    expect(await store.getEntry("cas:1", { secret })).toEqual({ value: "b", version: 2 });
+    expect(await store.getEntry("cas:absent", { secret })).toBeNull();
+  });
+
+  it("writes with ifVersion only from that version, and ifVersion 0 only if absent", async () => {
+    expect(await store.setValue("cas:2", "first", { secret, ifVersion: 0 })).toEqual({
+      version: 1,
+    });
+    const lost = await store.setValue("cas:2", "again", { secret, ifVersion: 0 }).catch((e) => e);
+    expect(lost).toMatchObject({ code: "VERSION_CONFLICT", name: "VersionConflictError" });
+    expect(lost.currentVersion).toBe(1);
+    expect(await store.setValue("cas:2", "second", { secret, ifVersion: 1 })).toEqual({
+      version: 2,
+    });
+    await expect(store.setValue("cas:2", "stale", { secret, ifVersion: 1 })).rejects.toMatchObject(
+      { code: "VERSION_CONFLICT" },
+    );
+    expect(await store.getValue("cas:2", { secret })).toBe("second");
+  });
+
+  it("deletes with ifVersion only at that version", async () => {
+    await store.setValue("cas:3", "v", { secret });
+    await expect(store.deleteValue("cas:3", { secret, ifVersion: 7 })).rejects.toMatchObject({
+      code: "VERSION_CONFLICT",
+    });
+    expect(await store.deleteValue("cas:3", { secret, ifVersion: 1 })).toBe(true);
+  });
+});
+
+describe("getValues", () => {
+  it("returns found keys in the order asked, leaving missing ones out", async () => {
+    await store.setValue("many:a", "A", { secret });
+    await store.setValue("many:c", "C", { secret });
+    const got = await store.getValues(["many:c", "many:b", "many:a", "many:c"], { secret });
+    expect([...got]).toEqual([
+      ["many:c", "C"],
+      ["many:a", "A"],
+    ]);
+    expect(await store.getValues([], { secret })).toEqual(new Map());
+  });
+
+  it("reads more keys than one call may carry", async () => {
+    const names = Array.from({ length: 1200 }, (_, i) => `bulk:${i}`);
+    await Promise.all(names.slice(0, 30).map((n) => store.setValue(n, `v-${n}`, { secret })));
+    const got = await store.getValues(names, { secret });
+    expect(got.size).toBe(30);
+    expect(got.get("bulk:29")).toBe("v-bulk:29");
+  });
+});
+
+describe("entries", () => {
+  it("lists and opens every entry under the secret, with names recovered locally", async () => {
+    await f.createStore("listing");
+    const listing = await f.client().getDataVaultStore("listing");
+    const written = new Map(Array.from({ length: 40 }, (_, i) => [`user:${i}`, `token-${i}`]));
+    for (const [k, v] of written) await listing.setValue(k, v, { secret });
+    await listing.setValue("user:0", "token-0b", { secret });
+    written.set("user:0", "token-0b");
+
+    const seen = new Map<string, string>();
+    for await (const { key, value, version } of listing.entries({ secret, pageSize: 7 })) {
+      seen.set(key, value);
+      expect(version).toBe(key === "user:0" ? 2 : 1);
+    }
+    expect(seen).toEqual(written);
+  });
+
+  it("stops the stream when the loop ends early", async () => {
+    let n = 0;
+    for await (const _ of store.entries({ secret, pageSize: 2 })) {
+      if (++n === 3) break;
+    }
+    expect(n).toBe(3);
+    expect(await store.getValue("many:a", { secret })).toBe("A");
+  });
+});
