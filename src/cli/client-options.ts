@@ -28,6 +28,18 @@ export function resolveAddress(flags: { address?: string | undefined }): string 
 }
 
 /**
+ * The address `hexclave health` dials: like {@link resolveAddress}, but inside
+ * the server's own container the server's HEXCLAVE_LISTEN is the natural
+ * fallback (a wildcard host is dialled on loopback).
+ */
+export function resolveHealthAddress(flags: { address?: string | undefined }): string {
+  const listen = nonEmpty(process.env.HEXCLAVE_LISTEN)
+    ?.replace(/^0\.0\.0\.0:/, "127.0.0.1:")
+    .replace(/^\[::\]:/, "[::1]:");
+  return flags.address ?? nonEmpty(process.env.HEXCLAVE_ADDRESS) ?? listen ?? DEFAULT_ADDRESS;
+}
+
+/**
  * The token to send: flag, then HEXCLAVE_TOKEN, then — for a development
  * server on its defaults — the first admin token the server wrote into its
  * data directory.

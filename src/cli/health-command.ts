@@ -6,7 +6,7 @@ import {
 } from "../../gen/grpc/health/v1/health.js";
 import { errorFromStatus } from "../client/status-to-error.js";
 import { CliError, printData } from "./cli-output.js";
-import { addressOption, resolveAddress } from "./client-options.js";
+import { addressOption, resolveHealthAddress } from "./client-options.js";
 
 /**
  * `hexclave health`: asks grpc.health.v1 whether the server is serving; exit 0
@@ -20,7 +20,7 @@ export function healthCommand(): Command {
     .option("--json", "print the result as JSON")
     .action(
       async (flags: { address?: string; service: string; timeout: string; json?: boolean }) => {
-        const address = resolveAddress(flags);
+        const address = resolveHealthAddress(flags);
         const client = new HealthClient(address, credentials.createInsecure());
         try {
           const status = await new Promise<Serving>((resolve, reject) =>

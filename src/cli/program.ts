@@ -1,6 +1,8 @@
 import { Command } from "commander";
 import { healthCommand } from "./health-command.js";
 import { serveCommand } from "./serve-command.js";
+import { storesCommand } from "./stores-command.js";
+import { tokensCommand } from "./tokens-command.js";
 
 /** The `hexclave` command line: every command is registered here. */
 export function buildProgram(): Command {
@@ -10,5 +12,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(text) });
   program.addCommand(serveCommand());
   program.addCommand(healthCommand());
+  program.addCommand(storesCommand());
+  program.addCommand(tokensCommand());
   return program;
 }
