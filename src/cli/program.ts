@@ -1,8 +1,11 @@
 import { Command } from "commander";
 import { healthCommand } from "./health-command.js";
+import { rotateSecretCommand } from "./rotate-secret-command.js";
+import { secretCommand } from "./secret-command.js";
 import { serveCommand } from "./serve-command.js";
 import { storesCommand } from "./stores-command.js";
 import { tokensCommand } from "./tokens-command.js";
+import { valueCommands } from "./value-commands.js";
 
 /** The `hexclave` command line: every command is registered here. */
 export function buildProgram(): Command {
@@ -14,5 +17,8 @@ export function buildProgram(): Command {
   program.addCommand(healthCommand());
   program.addCommand(storesCommand());
   program.addCommand(tokensCommand());
+  program.addCommand(secretCommand());
+  for (const command of valueCommands()) program.addCommand(command);
+  program.addCommand(rotateSecretCommand());
   return program;
 }

@@ -1,0 +1,86 @@
+import type { DataVaultStore } from "../client/data-vault-store.js";
+import { HexclaveClient } from "../client/hexclave-client.js";
+import { CliError } from "./cli-output.js";
+import { resolveAddress, resolveToken } from "./client-options.js";
+
+/** Where client commands read the store secret. Never a flag: flags land in shell history. */
+export const SECRET_ENV = "HEXCLAVE_SECRET";
+/** The secret in use before HEXCLAVE_SECRET, during a rotation. */
+export const PREVIOUS_SECRET_ENV = "HEXCLAVE_PREVIOUS_SECRET";
+
+/**
+ * The store secret from HEXCLAVE_SECRET.
+ *
+ * @throws CliError saying how to provide (or make) one.
+ * @example
+ * const secret = requireSecret();
+ */
+export function requireSecret(): string {
+  const secret = process.env[SECRET_ENV];
+  if (secret === undefined || secret === "") {
+    throw new CliError(
+      `set ${SECRET_ENV} to the store's secret (make a new one with "hexclave secret generate"); ` +
+        "it is read only from the environment, so it never lands in shell history",
+    );
+  }
+  return secret;
+}
+
+/**
+ * The previous secret from HEXCLAVE_PREVIOUS_SECRET, if set.
+ *
+ * @example
+ * const previous = previousSecret();
+ */
+export function previousSecret(): string | undefined {
+  const secret = process.env[PREVIOUS_SECRET_ENV];
+  return secret === undefined || secret === "" ? undefined : secret;
+}
+
+/**
+ * The `{ secret, previousSecrets }` options from the environment.
+ *
+ * @throws CliError if HEXCLAVE_SECRET is unset.
+ * @example
+ * await store.getValue(key, secretOptions());
+ */
+export function secretOptions(): { secret: string; previousSecrets: string[] } {
+  const previous = previousSecret();
+  return { secret: requireSecret(), previousSecrets: previous === undefined ? [] : [previous] };
+}
+
+/**
+ * Runs `work` on a store opened with --address/--token (or their environment
+ * variables), closing the client after.
+ *
+ * @throws HexclaveError from the client; CliError for missing settings.
+ * @example
+ * await withStore(flags, "oauth-tokens", (store) => store.getValue("gh:42", secretOptions()));
+ */
+export async function withStore<T>(
+  flags: { address?: string | undefined; token?: string | undefined },
+  storeId: string,
+  work: (store: DataVaultStore) => Promise<T>,
+): Promise<T> {
+  const client = new HexclaveClient({ address: resolveAddress(flags), token: resolveToken(flags) });
+  try {
+    return await work(await client.getDataVaultStore(storeId));
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Parses a non-negative integer flag.
+ *
+ * @throws CliError naming the flag.
+ * @example
+ * const ifVersion = parseVersionFlag(flags.ifVersion, "--if-version");
+ */
+export function parseIntegerFlag(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value)) {
+    throw new CliError(`${flag} must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}

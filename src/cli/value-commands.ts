@@ -1,0 +1,136 @@
+import { Command } from "commander";
+import { CliError, printData } from "./cli-output.js";
+import { connectionOptions } from "./client-options.js";
+import { parseIntegerFlag, secretOptions, withStore } from "./store-session.js";
+
+type Flags = { address?: string; token?: string; json?: boolean; ifVersion?: string };
+
+const SECRET_HELP =
+  "\nThe secret comes from HEXCLAVE_SECRET only (never a flag, so it stays out of shell history);\n" +
+  "during a rotation, HEXCLAVE_PREVIOUS_SECRET names the old one.";
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * `hexclave set|get|delete <store> <key>`: read and write single values for
+ * debugging, sealed and opened locally like any client does.
+ *
+ * @example
+ * for (const c of valueCommands()) program.addCommand(c);
+ */
+export function valueCommands(): Command[] {
+  return [setCommand(), getCommand(), deleteCommand()];
+}
+
+function setCommand(): Command {
+  return connectionOptions(new Command("set"))
+    .description("seal a value and store it under a key")
+    .argument("<store>", "store id")
+    .argument("<key>", "key name")
+    .argument(
+      "[value]",
+      "the value; omit it to read the value from stdin (keeps it out of shell history; one trailing newline is dropped)",
+    )
+    .option("--if-version <n>", "write only if the entry is at this version (0: only if absent)")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", SECRET_HELP)
+    .action(async (storeId: string, key: string, given: string | undefined, flags: Flags) => {
+      const ifVersion = parseIntegerFlag(flags.ifVersion, "--if-version");
+      const options = secretOptions();
+      const value = given ?? (await readStdinValue());
+      const { version } = await withStore(flags, storeId, (store) =>
+        store.setValue(key, value, { ...options, ifVersion }),
+      );
+      printData(
+        flags.json === true,
+        { store: storeId, key, version },
+        () => `set ${JSON.stringify(key)} in store "${storeId}" (version ${version})`,
+      );
+    });
+}
+
+function getCommand(): Command {
+  return connectionOptions(new Command("get"))
+    .description("open and print the value under a key (exit 1 if there is none)")
+    .argument("<store>", "store id")
+    .argument("<key>", "key name")
+    .option(
+      "--json",
+      'print {"key", "version", "value"} (or "valueBase64" for bytes that are not UTF-8)',
+    )
+    .addHelpText(
+      "after",
+      `\nText is printed with a trailing newline; bytes that are not UTF-8 as they are.${SECRET_HELP}`,
+    )
+    .action(async (storeId: string, key: string, flags: Flags) => {
+      const options = secretOptions();
+      const entry = await withStore(flags, storeId, (store) =>
+        store.getEntry(key, { ...options, as: "bytes" }),
+      );
+      if (entry === null) {
+        throw new CliError(`no value under key ${JSON.stringify(key)} in store "${storeId}"`);
+      }
+      const bytes = Buffer.from(entry.value);
+      const text = utf8OrUndefined(bytes);
+      if (flags.json === true) {
+        const value =
+          text === undefined ? { valueBase64: bytes.toString("base64") } : { value: text };
+        printData(true, { store: storeId, key, version: entry.version, ...value }, () => "");
+      } else if (text === undefined) {
+        process.stdout.write(bytes);
+      } else {
+        process.stdout.write(`${text}\n`);
+      }
+      bytes.fill(0);
+    });
+}
+
+function deleteCommand(): Command {
+  return connectionOptions(new Command("delete"))
+    .description("delete the value under a key (under the previous secret too, if set)")
+    .argument("<store>", "store id")
+    .argument("<key>", "key name")
+    .option("--if-version <n>", "delete only if the entry is at this version")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", SECRET_HELP)
+    .action(async (storeId: string, key: string, flags: Flags) => {
+      const ifVersion = parseIntegerFlag(flags.ifVersion, "--if-version");
+      const options = secretOptions();
+      const deleted = await withStore(flags, storeId, (store) =>
+        store.deleteValue(key, { ...options, ifVersion }),
+      );
+      printData(flags.json === true, { store: storeId, key, deleted }, () =>
+        deleted
+          ? `deleted ${JSON.stringify(key)} from store "${storeId}"`
+          : `nothing to delete: no value under key ${JSON.stringify(key)} in store "${storeId}"`,
+      );
+    });
+}
+
+/** The value piped in: text if it is UTF-8 (less one trailing newline), else bytes. */
+async function readStdinValue(): Promise<string | Uint8Array> {
+  if (process.stdin.isTTY === true) {
+    process.stderr.write("reading the value from stdin: type it, then press Enter and Ctrl-D\n");
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const input = Buffer.concat(chunks);
+  for (const c of chunks) c.fill(0);
+  let end = input.length;
+  if (input[end - 1] === 0x0a) end -= input[end - 2] === 0x0d ? 2 : 1;
+  const body = input.subarray(0, end);
+  const text = utf8OrUndefined(body);
+  if (text !== undefined) {
+    input.fill(0);
+    return text;
+  }
+  return body;
+}
+
+function utf8OrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
