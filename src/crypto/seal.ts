@@ -1,0 +1,108 @@
+import { randomBytes } from "node:crypto";
+import { assertBytes, assertWellFormed, describeType } from "./assertions.js";
+import { CryptoError } from "./crypto-error.js";
+import {
+  ENVELOPE_VERSION,
+  FINGERPRINT_LENGTH,
+  HEADER_LENGTH,
+  KIND_BYTES,
+  KIND_TEXT,
+  MAX_VALUE_BYTES,
+  MESSAGE_SALT_LENGTH,
+} from "./format-v1.js";
+import { encodeFrame } from "./frame.js";
+import { encodeKeyName } from "./key-name.js";
+import { additionalData, deriveMessageKeys } from "./message-keys.js";
+import { gcmEncrypt, hmacSha256 } from "./primitives.js";
+import { type StoreKeys, storeKeyMaterial } from "./store-keys.js";
+
+/** Validates a value and returns its bytes and kind; strings are UTF-8, sealed as "text". */
+function encodeValue(value: unknown): { kind: number; bytes: Uint8Array } {
+  if (typeof value === "string") {
+    const byteLength = Buffer.byteLength(value, "utf8");
+    if (byteLength > MAX_VALUE_BYTES) {
+      throw new CryptoError(
+        "INVALID_INPUT",
+        `"value" expected at most ${MAX_VALUE_BYTES} UTF-8 bytes, got ${byteLength}`,
+      );
+    }
+    assertWellFormed("value", value);
+    return { kind: KIND_TEXT, bytes: Buffer.from(value, "utf8") };
+  }
+  if (value instanceof Uint8Array) {
+    if (value.length > MAX_VALUE_BYTES) {
+      throw new CryptoError(
+        "INVALID_INPUT",
+        `"value" expected at most ${MAX_VALUE_BYTES} bytes, got ${value.length}`,
+      );
+    }
+    return { kind: KIND_BYTES, bytes: value };
+  }
+  throw new CryptoError(
+    "INVALID_INPUT",
+    `"value" expected a string or Uint8Array, got ${describeType(value)}`,
+  );
+}
+
+/**
+ * Seals a value under a key name with a fresh random salt: the only sealing callers need.
+ *
+ * The salt is made here, not passed in, so no caller can reuse one. The envelope carries the
+ * key name too (encrypted), so whoever holds the secret can list and re-seal entries.
+ *
+ * @throws {CryptoError} INVALID_INPUT for a bad key name (empty, > 1,024 UTF-8 bytes, lone
+ *   surrogate), a value over 1 MiB or of another type, or destroyed keys.
+ * @example
+ * ```ts
+ * const envelope = seal(keys, `gh:${user.id}`, refreshToken);
+ * await vault.setValue({ keyId: computeKeyId(keys, `gh:${user.id}`), sealedValue: envelope });
+ * ```
+ */
+export function seal(keys: StoreKeys, keyName: string, value: string | Uint8Array): Buffer {
+  return sealWithSalt(keys, keyName, value, randomBytes(MESSAGE_SALT_LENGTH));
+}
+
+/**
+ * Seals with a caller-chosen salt. For test vectors only: reusing a salt for two values under
+ * one key reuses the AES-GCM key and nonce, which breaks confidentiality and integrity.
+ * Never re-export this from a package entry point.
+ *
+ * @throws {CryptoError} INVALID_INPUT as {@link seal}, or a salt that is not 32 bytes.
+ * @example
+ * ```ts
+ * const envelope = sealWithSalt(keys, "gh:42", "gho_…", Buffer.alloc(32, 7)); // vectors only
+ * ```
+ */
+export function sealWithSalt(
+  keys: StoreKeys,
+  keyName: string,
+  value: string | Uint8Array,
+  salt: Uint8Array,
+): Buffer {
+  const { kId, kSeal, fingerprint } = storeKeyMaterial(keys);
+  const nameBytes = encodeKeyName(keyName);
+  const { kind, bytes } = encodeValue(value);
+  assertBytes("salt", salt, MESSAGE_SALT_LENGTH);
+
+  const keyId = hmacSha256(kId, nameBytes);
+  const mk = deriveMessageKeys(kSeal, salt, keyId);
+  const header = Buffer.allocUnsafe(HEADER_LENGTH);
+  header[0] = ENVELOPE_VERSION;
+  header.set(fingerprint, 1);
+  header.set(salt, 1 + FINGERPRINT_LENGTH);
+  header.set(mk.commitment, 1 + FINGERPRINT_LENGTH + MESSAGE_SALT_LENGTH);
+
+  const frame = encodeFrame(kind, nameBytes, bytes);
+  try {
+    const sealed = gcmEncrypt(
+      mk.encKey,
+      mk.nonce,
+      additionalData(header, keys.storeId, keyId),
+      frame,
+    );
+    return Buffer.concat([header, sealed], HEADER_LENGTH + sealed.length);
+  } finally {
+    frame.fill(0);
+    mk.okm.fill(0);
+  }
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { HEADER_LENGTH, KIND_BYTES, KIND_TEXT } from "../../src/crypto/format-v1.js";
+import { encodeFrame } from "../../src/crypto/frame.js";
+import { computeKeyId } from "../../src/crypto/key-id.js";
+import { additionalData, deriveMessageKeys } from "../../src/crypto/message-keys.js";
+import { open } from "../../src/crypto/open.js";
+import { gcmEncrypt } from "../../src/crypto/primitives.js";
+import { generateSecret } from "../../src/crypto/secret.js";
+import {
+  deriveStoreKeysSync,
+  type StoreKeys,
+  storeKeyMaterial,
+} from "../../src/crypto/store-keys.js";
+import { expectOpenFails } from "./expect-crypto-error.js";
+
+// Bit flips never get past the GCM tag, so they cannot reach the frame checks. These
+// envelopes are encrypted correctly around a frame that seal would never write: what a buggy
+// or hostile client holding the same secret could store. Open must still refuse each one,
+// with the same message.
+
+describe("a correctly encrypted but malformed frame never opens", () => {
+  let keys: StoreKeys;
+  beforeAll(() => {
+    keys = deriveStoreKeysSync(generateSecret(), "frames", randomBytes(32));
+  });
+
+  /** Seals an arbitrary plaintext exactly as seal does, under `keyId`. */
+  function sealFrame(keyId: Buffer, frame: Buffer, commitment?: Buffer): Buffer {
+    const { kSeal, fingerprint } = storeKeyMaterial(keys);
+    const salt = randomBytes(32);
+    const mk = deriveMessageKeys(kSeal, salt, keyId);
+    const header = Buffer.concat([Buffer.of(1), fingerprint, salt, commitment ?? mk.commitment]);
+    expect(header.length).toBe(HEADER_LENGTH);
+    const aad = additionalData(header, keys.storeId, keyId);
+    return Buffer.concat([header, gcmEncrypt(mk.encKey, mk.nonce, aad, frame)]);
+  }
+
+  const name = Buffer.from("gh:42");
+  const frameOf = (value: string | Buffer, kind = KIND_TEXT): Buffer =>
+    encodeFrame(kind, name, typeof value === "string" ? Buffer.from(value) : value);
+
+  it("opens the well-formed control frame (so the cases below fail for their own reason)", () => {
+    const id = computeKeyId(keys, "gh:42");
+    expect(open(keys, id, sealFrame(id, frameOf("token"))).value.toString()).toBe("token");
+  });
+
+  // Each case corrupts the control frame in place, or returns a replacement frame.
+  const cases: [string, (frame: Buffer) => Buffer | undefined][] = [
+    ["a non-zero padding byte", (f) => void f.writeUInt8(1, f.length - 1)],
+    ["an unknown kind byte", (f) => void f.writeUInt8(3, 0)],
+    ["kind byte 0", (f) => void f.writeUInt8(0, 0)],
+    ["a zero-length key name", (f) => void f.writeUInt16BE(0, 1)],
+    ["a key name length past the frame", (f) => void f.writeUInt16BE(1000, 1)],
+    ["a value length past the frame", (f) => void f.writeUInt32BE(300, 3 + name.length)],
+    ["a value length over 1 MiB", (f) => void f.writeUInt32BE(0xffffffff, 3 + name.length)],
+    ["padding to a bigger bucket than needed", (f) => Buffer.concat([f, Buffer.alloc(256)])],
+    ["padding to a size that is no bucket", (f) => Buffer.concat([f, Buffer.alloc(16)])],
+    ["invalid UTF-8 in a text value", (f) => void f.writeUInt8(0xff, 7 + name.length)],
+  ];
+  for (const [what, corrupt] of cases) {
+    it(`with ${what}`, () => {
+      const id = computeKeyId(keys, "gh:42");
+      const frame = frameOf("token");
+      const corrupted = corrupt(frame) ?? frame;
+      expectOpenFails(() => open(keys, id, sealFrame(id, corrupted)));
+    });
+  }
+
+  it("with invalid UTF-8 in the key name", () => {
+    const badName = Buffer.from([0x67, 0xc3, 0x28]);
+    const id = Buffer.from(computeKeyId(keys, "x")); // any id: the name check comes last
+    expectOpenFails(() => open(keys, id, sealFrame(id, encodeFrame(KIND_BYTES, badName, name))));
+  });
+
+  it("when the sealed key name is not the one the key id was computed from", () => {
+    // A client with the secret seals "gh:other"'s value under "gh:42"'s id. Commitment, tag
+    // and frame all check out; only the final name-to-id check can catch the swap.
+    const id = computeKeyId(keys, "gh:42");
+    const frame = encodeFrame(KIND_TEXT, Buffer.from("gh:other"), Buffer.from("token"));
+    expectOpenFails(() => open(keys, id, sealFrame(id, frame)));
+  });
+
+  it("with a wrong key commitment, even when the GCM tag was computed over it", () => {
+    // The tag alone would accept this envelope; only the commitment check refuses it. That
+    // check is what stops one ciphertext being crafted to open under several keys.
+    const id = computeKeyId(keys, "gh:42");
+    expectOpenFails(() => open(keys, id, sealFrame(id, frameOf("token"), randomBytes(32))));
+  });
+
+  it("accepts invalid UTF-8 in a bytes value (bytes are bytes)", () => {
+    const id = computeKeyId(keys, "gh:42");
+    const opened = open(keys, id, sealFrame(id, frameOf(Buffer.of(0xff, 0xfe), KIND_BYTES)));
+    expect(opened.value).toEqual(Buffer.of(0xff, 0xfe));
+  });
+});
