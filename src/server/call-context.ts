@@ -96,8 +96,10 @@ export function serverStream<Req, Res>(
       },
       (error: unknown) => {
         const result = toCallStatus(error, requestId);
+        // grpc-js ends a server stream with a status only through its "error" event;
+        // destroy() would close it with no status and leave the client waiting.
         if (!controller.signal.aborted)
-          call.destroy(Object.assign(new Error(result.details), result));
+          call.emit("error", Object.assign(new Error(result.details), result));
         logCall(deps.log, method, requestId, started, { ...result, error });
       },
     );
