@@ -1,0 +1,71 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CLI_PATH, type ServerProcess, spawnServer } from "./server-process.js";
+
+/**
+ * Lifecycle helpers around spawnServer for tests that signal, kill and
+ * restart the built `hexclave serve` process.
+ */
+
+/** A spawned server plus a promise that settles once it exited and its output is all read. */
+export interface ControlledServer extends ServerProcess {
+  readonly closed: Promise<void>;
+}
+
+/** A fresh, empty data directory. */
+export function tempDataDir(prefix = "hexclave-proc-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Starts `hexclave serve` and resolves once it is serving. */
+export async function launch(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): Promise<ControlledServer> {
+  const p = await spawnServer(env, args);
+  // Registered at once: the process is serving, so it cannot have closed yet.
+  const closed = once(p.child, "close").then(() => undefined);
+  return { ...p, closed };
+}
+
+/** Sends `signal` and waits until the process has exited and its logs are all read. */
+export async function stop(
+  p: ControlledServer,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  p.child.kill(signal);
+  const [exit] = await Promise.all([p.exited, p.closed]);
+  return exit;
+}
+
+/**
+ * Runs `hexclave serve` expecting it to refuse to start; resolves with its
+ * exit code and output. Kills it (and fails the expectation) if it serves.
+ */
+export function runToExit(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI_PATH, "serve", ...args], {
+    env: { PATH: process.env.PATH ?? "", HEXCLAVE_LISTEN: "127.0.0.1:0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (stdout.includes('"msg":"hexclave serving"')) child.kill("SIGKILL");
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return once(child, "close").then(([code]) => ({ code: code as number | null, stdout, stderr }));
+}
+
+/** The JSON log lines of a spawned server with this message. */
+export function logsWith(p: ServerProcess, msg: string): Record<string, unknown>[] {
+  return p.logs.filter((line) => line.msg === msg);
+}
