@@ -84,9 +84,9 @@ describe("versions and check-and-set", () => {
     expect(await store.setValue("cas:2", "second", { secret, ifVersion: 1 })).toEqual({
       version: 2,
     });
-    await expect(store.setValue("cas:2", "stale", { secret, ifVersion: 1 })).rejects.toMatchObject(
-      { code: "VERSION_CONFLICT" },
-    );
+    await expect(store.setValue("cas:2", "stale", { secret, ifVersion: 1 })).rejects.toMatchObject({
+      code: "VERSION_CONFLICT",
+    });
     expect(await store.getValue("cas:2", { secret })).toBe("second");
   });
 
