@@ -13,6 +13,8 @@ import {
 export class HealthState {
   readonly #statuses = new Map<string, Serving>();
   readonly #watchers = new Set<(service: string, state: Serving) => void>();
+  readonly #enders = new Set<() => void>();
+  #closed = false;
 
   constructor(services: readonly string[]) {
     for (const service of ["", ...services]) this.#statuses.set(service, Serving.NOT_SERVING);
@@ -34,6 +36,27 @@ export class HealthState {
   /** Every service's state. */
   all(): ReadonlyMap<string, Serving> {
     return this.#statuses;
+  }
+
+  /**
+   * Reports NOT_SERVING, then ends every Watch stream: an open Watch would
+   * otherwise hold the server's graceful shutdown until its grace period ends.
+   */
+  close(): void {
+    this.setAll(Serving.NOT_SERVING);
+    this.#closed = true;
+    for (const end of this.#enders) end();
+    this.#enders.clear();
+  }
+
+  /** Calls `end` once on close() (at once if already closed), unless the returned function is called first. */
+  onClose(end: () => void): () => void {
+    if (this.#closed) {
+      end();
+      return () => {};
+    }
+    this.#enders.add(end);
+    return () => this.#enders.delete(end);
   }
 
   /** Calls `notify` on every change until the returned function is called. */
@@ -72,8 +95,16 @@ export function healthHandlers(state: HealthState): HealthServer {
       const stop = state.watch((changed, s) => {
         if (changed === service) send(s);
       });
-      call.on("cancelled", stop);
-      call.on("close", stop);
+      const stopEnding = state.onClose(() => {
+        stop();
+        call.end();
+      });
+      const cleanUp = (): void => {
+        stop();
+        stopEnding();
+      };
+      call.on("cancelled", cleanUp);
+      call.on("close", cleanUp);
     },
   };
 }

@@ -161,7 +161,7 @@ async function shutdown(
   graceMs: number,
   log: Logger,
 ): Promise<void> {
-  health.setAll(Serving.NOT_SERVING);
+  health.close();
   log.info({ inFlight: deps.inFlight.size }, "shutting down");
   const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
   const timer = setTimeout(() => {
