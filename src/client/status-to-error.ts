@@ -73,6 +73,12 @@ export function errorFromStatus(error: ServiceError): HexclaveError {
       );
     case status.DATA_LOSS:
       return new DecryptionError(options);
+    case status.DEADLINE_EXCEEDED:
+      return new HexclaveError(
+        "DEADLINE_EXCEEDED",
+        `the server did not answer in time (${message}): check that it is up and not overloaded, or raise "timeoutMs"`,
+        options,
+      );
   }
   return new HexclaveError(CODE_BY_STATUS[error.code] ?? "INTERNAL", message, options);
 }
