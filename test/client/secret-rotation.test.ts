@@ -23,7 +23,7 @@ const N = 300;
 const A = generateSecret();
 const B = generateSecret();
 const keys = Array.from({ length: N }, (_, i) => `user:${i}:refresh-token`);
-const valueOf = (key: string): string => `value of ${key}`;
+const expectedValue = (key: string): string => `value of ${key}`;
 
 let f: ClientFixture;
 let store: DataVaultStore;
@@ -32,7 +32,7 @@ beforeAll(async () => {
   f = await startClientFixture();
   await f.createStore("rotation");
   store = await f.client().getDataVaultStore("rotation");
-  await Promise.all(keys.map((k) => store.setValue(k, valueOf(k), { secret: A })));
+  await Promise.all(keys.map((k) => store.setValue(k, expectedValue(k), { secret: A })));
 });
 afterAll(() => f.close());
 
@@ -92,9 +92,9 @@ describe("rotating from secret A to secret B", () => {
   it("reads every entry with { secret: B, previousSecrets: [A] } before B has written anything", async () => {
     const got = await store.getValues(keys, { secret: B, previousSecrets: [A] });
     expect(got.size).toBe(N);
-    expect(got.get(keys[7] as string)).toBe(valueOf(keys[7] as string));
+    expect(got.get(keys[7] as string)).toBe(expectedValue(keys[7] as string));
     expect(await store.getValue(keys[0] as string, { secret: B, previousSecrets: [A] })).toBe(
-      valueOf(keys[0] as string),
+      expectedValue(keys[0] as string),
     );
   });
 
@@ -106,7 +106,7 @@ describe("rotating from secret A to secret B", () => {
     expect(underB).toBeGreaterThanOrEqual(killedAt);
     expect(underA + underB).toBe(N);
     const got = await store.getValues(keys, { secret: B, previousSecrets: [A] });
-    expect([...got].every(([k, v]) => v === valueOf(k))).toBe(true);
+    expect([...got].every(([k, v]) => v === expectedValue(k))).toBe(true);
     expect(got.size).toBe(N);
   });
 
@@ -125,7 +125,7 @@ describe("rotating from secret A to secret B", () => {
 
     const got = await store.getValues(keys, { secret: B });
     expect(got.size).toBe(N);
-    for (const k of keys) expect(got.get(k)).toBe(valueOf(k));
+    for (const k of keys) expect(got.get(k)).toBe(expectedValue(k));
     const secrets = (await describeStore()).secrets.map((s) => s.fingerprint.toString("hex"));
     expect(secrets).toEqual([await store.secretFingerprint(B)]);
     await expect(store.getValue(keys[0] as string, { secret: A })).rejects.toMatchObject({
