@@ -1,0 +1,74 @@
+import { residentBytes } from "./cpu-sampler.js";
+import { createBenchStore, preload } from "./preload.js";
+import { RawCaller } from "./raw-caller.js";
+import { storedSealedBytes } from "./response-shape.js";
+import type { SizeResult } from "./results.js";
+import { type RowSettings, runRow } from "./run-row.js";
+import { startHexclave } from "./server-process.js";
+
+/** Concurrencies of the latency-vs-size rows. */
+export const SIZE_CONCURRENCY = [1, 16] as const;
+
+/**
+ * GetValue latency as the table grows: a fresh server is preloaded to each
+ * size in turn (the same store keeps growing), and GetValue is measured at
+ * concurrency 1 and 16 after each. The server's RSS is read at the end of
+ * each size's rows, so the last one is the RSS after the largest run.
+ *
+ * @throws Error if the server cannot start or a preload write fails.
+ * @example
+ * const sizes = await measureSizes([10_000, 1_000_000], settings, 64);
+ */
+export async function measureSizes(
+  sizes: readonly number[],
+  settings: Omit<RowSettings, "token">,
+  preloadConcurrency: number,
+): Promise<SizeResult[]> {
+  const server = await startHexclave();
+  const results: SizeResult[] = [];
+  try {
+    const store = await createBenchStore(server.address, server.adminToken, "sizes");
+    const caller = new RawCaller(server.address, store.token);
+    try {
+      let loaded = 0;
+      for (const size of sizes) {
+        process.stderr.write(`sizes: preloading to ${size} entries\n`);
+        const started = performance.now();
+        const space = await preload(store, loaded, size, preloadConcurrency);
+        const preloadSeconds = (performance.now() - started) / 1000;
+        loaded = size;
+        const expect = { space, sealedBytes: await storedSealedBytes(caller, space), opens: true };
+        const rows = [];
+        for (const concurrency of SIZE_CONCURRENCY) {
+          const row = await runRow(
+            { ...settings, token: store.token },
+            {
+              serverName: "hexclave",
+              server,
+              caller,
+              workload: "get",
+              concurrency,
+              expect,
+              seed: 101 + concurrency,
+            },
+          );
+          process.stderr.write(
+            `  ${size} entries, ${row.row}: ${row.status} ${row.opsPerSec.toFixed(0)}/s\n`,
+          );
+          rows.push(row);
+        }
+        results.push({
+          entries: size,
+          preloadSeconds,
+          rows,
+          serverRssBytes: residentBytes(server.pid),
+        });
+      }
+    } finally {
+      caller.close();
+    }
+  } finally {
+    await server.stop();
+  }
+  return results;
+}

@@ -1,0 +1,88 @@
+import type { BenchReport, RowResult } from "./results.js";
+
+/** One of issue 4's targets, with what this run measured. */
+export interface TargetCheck {
+  readonly name: string;
+  /** e.g. "≥ 0.90×". */
+  readonly target: string;
+  /** e.g. "0.42×"; "n/a" when the run did not measure it. */
+  readonly measured: string;
+  readonly met: boolean | undefined;
+}
+
+/**
+ * Checks the run against issue 4's targets (ratios from one run on this machine).
+ *
+ * @throws never; targets the run did not measure are `met: undefined`.
+ * @example
+ * for (const t of targetChecks(report)) console.log(t.name, t.measured, t.met);
+ */
+export function targetChecks(report: BenchReport): TargetCheck[] {
+  const ratio = (workload: string, concurrency: number): number | undefined => {
+    const find = (server: string): RowResult | undefined =>
+      report.rows.find(
+        (r) =>
+          r.workload === workload &&
+          r.concurrency === concurrency &&
+          r.server === server &&
+          r.status === "ok",
+      );
+    const real = find("hexclave");
+    const noop = find("noop");
+    return real === undefined || noop === undefined ? undefined : real.opsPerSec / noop.opsPerSec;
+  };
+  const [small, large] = [report.sizes[0], report.sizes[report.sizes.length - 1]];
+  const p50 = (size: typeof small, concurrency: number): number | undefined =>
+    size?.rows.find((r) => r.concurrency === concurrency && r.status === "ok")?.p50Ms;
+  const sizeRatio = (concurrency: number): number | undefined => {
+    if (small === undefined || large === undefined || small === large) return undefined;
+    const [a, b] = [p50(small, concurrency), p50(large, concurrency)];
+    return a === undefined || b === undefined ? undefined : b / a;
+  };
+  const rssMb =
+    large !== undefined && report.sizes.length > 1 && large.serverRssBytes !== undefined
+      ? large.serverRssBytes / 2 ** 20
+      : undefined;
+  return [
+    atLeast("GetValue ops/s vs no-op @64", ratio("get", 64), 0.9, "×"),
+    atLeast("SetValue (durable) ops/s vs no-op @64", ratio("set", 64), 0.7, "×"),
+    atLeast("client seal+open cheaper than 2× PBKDF2-100k", report.clientCost?.ratio, 1000, "×"),
+    atMost(
+      `get p50 @${large?.entries ?? "1e6"} / @${small?.entries ?? "1e4"} (c=1)`,
+      sizeRatio(1),
+      1.3,
+      "×",
+    ),
+    atMost(
+      `get p50 @${large?.entries ?? "1e6"} / @${small?.entries ?? "1e4"} (c=16)`,
+      sizeRatio(16),
+      1.3,
+      "×",
+    ),
+    atMost(`server RSS after the ${large?.entries ?? "1e6"}-entry run`, rssMb, 150, " MB"),
+  ];
+}
+
+function fmt(value: number, unit: string): string {
+  return unit === "×" && value >= 100
+    ? `${Math.round(value).toLocaleString("en-US")}×`
+    : `${value.toFixed(2)}${unit}`;
+}
+
+function atLeast(name: string, value: number | undefined, min: number, unit: string): TargetCheck {
+  return {
+    name,
+    target: `≥ ${fmt(min, unit)}`,
+    measured: value === undefined ? "n/a" : fmt(value, unit),
+    met: value === undefined ? undefined : value >= min,
+  };
+}
+
+function atMost(name: string, value: number | undefined, max: number, unit: string): TargetCheck {
+  return {
+    name,
+    target: `≤ ${fmt(max, unit)}`,
+    measured: value === undefined ? "n/a" : fmt(value, unit),
+    met: value === undefined ? undefined : value <= max,
+  };
+}
