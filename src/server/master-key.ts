@@ -32,7 +32,8 @@ export async function loadMasterKey(source: MasterKeySource, log: Logger): Promi
     );
   }
   if (source.masterKeyBase64 !== undefined) {
-    return parseKey(Buffer.from(source.masterKeyBase64, "utf8"), "HEXCLAVE_MASTER_KEY");
+    // Base64 only: 32 characters of base64 (a 24-byte key) must not pass as 32 raw bytes.
+    return parseKey(Buffer.from(source.masterKeyBase64, "utf8"), "HEXCLAVE_MASTER_KEY", false);
   }
   const path = join(source.dataDir, DEV_MASTER_KEY_FILE);
   let key: Buffer;
@@ -52,8 +53,8 @@ export async function loadMasterKey(source: MasterKeySource, log: Logger): Promi
   return key;
 }
 
-function parseKey(content: Buffer, origin: string): Buffer {
-  if (content.length === KEY_BYTES) return Buffer.from(content);
+function parseKey(content: Buffer, origin: string, rawAllowed = true): Buffer {
+  if (rawAllowed && content.length === KEY_BYTES) return Buffer.from(content);
   const text = content.toString("utf8").trim();
   const decoded = /^[A-Za-z0-9+/_-]+={0,2}$/.test(text)
     ? Buffer.from(text, "base64")
