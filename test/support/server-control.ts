@@ -3,6 +3,8 @@ import { once } from "node:events";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { credentials, Metadata } from "@grpc/grpc-js";
+import { HealthClient } from "../../gen/grpc/health/v1/health.js";
 import { CLI_PATH, type ServerProcess, spawnServer } from "./server-process.js";
 
 /**
@@ -20,6 +22,16 @@ export function tempDataDir(prefix = "hexclave-proc-"): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
+/** Resolves once the server has answered one Health check (or failed to: it may be going away). */
+export function answered(address: string): Promise<void> {
+  const health = new HealthClient(address, credentials.createInsecure());
+  return new Promise<void>((resolve) => {
+    health.check({ service: "" }, new Metadata(), { deadline: Date.now() + 20_000 }, () =>
+      resolve(),
+    );
+  }).finally(() => health.close());
+}
+
 /** Starts `hexclave serve` and resolves once it is serving. */
 export async function launch(
   env: Record<string, string>,
@@ -31,11 +43,19 @@ export async function launch(
   return { ...p, closed };
 }
 
-/** Sends `signal` and waits until the process has exited and its logs are all read. */
+/**
+ * Sends `signal` and waits until the process has exited and its logs are all read.
+ *
+ * `hexclave serve` logs "hexclave serving" a moment before it installs its
+ * SIGTERM/SIGINT handlers; a signal in between kills it uncleanly. One answered
+ * call proves the handlers are in place (they are installed before the event
+ * loop turns again), so graceful signals wait for a Health check first.
+ */
 export async function stop(
   p: ControlledServer,
   signal: NodeJS.Signals,
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (signal !== "SIGKILL") await answered(p.address);
   p.child.kill(signal);
   const [exit] = await Promise.all([p.exited, p.closed]);
   return exit;
