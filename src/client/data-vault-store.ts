@@ -61,11 +61,12 @@ export class DataVaultStore {
   }
 
   /**
-   * The largest sealed value the store accepts, in bytes (sealing adds 96 bytes
-   * plus the key name, then pads to a size bucket).
+   * The largest sealed value the store accepts, in bytes. An envelope is 89
+   * bytes plus the key name, the value and 7 bytes of framing, padded to a size
+   * bucket (256 bytes at least; docs/client.md).
    *
    * @example
-   * if (token.length > store.maxValueBytes - 1024) throw new Error("token too large");
+   * console.log(`values up to about ${store.maxValueBytes - 200} bytes fit`);
    */
   get maxValueBytes(): number {
     return this.#ctx.maxValueBytes;

@@ -2,6 +2,10 @@
  * Every error the client raises has one of these stable codes. Branch on
  * `err.code`, not on `instanceof`: two copies of the package in one program
  * have two sets of classes but the same codes.
+ *
+ * @example
+ * const retryable: HexclaveErrorCode[] = ["UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED"];
+ * if (retryable.includes(err.code)) await backOffAndRetry();
  */
 export type HexclaveErrorCode =
   | "STORE_NOT_FOUND"
@@ -23,7 +27,12 @@ export type HexclaveErrorCode =
   | "CLIENT_CLOSED"
   | "INTERNAL";
 
-/** Options for {@link HexclaveError}. */
+/**
+ * Options for {@link HexclaveError}.
+ *
+ * @example
+ * new HexclaveError("INTERNAL", "unexpected reply", { cause: error });
+ */
 export interface HexclaveErrorOptions {
   /** The server's machine-readable reason (google.rpc.ErrorInfo), when the server sent one. */
   readonly reason?: string | undefined;
@@ -57,7 +66,16 @@ export class HexclaveError extends Error {
   }
 }
 
-/** The store does not exist (or was deleted). */
+/**
+ * The store does not exist (or was deleted): an admin creates it with
+ * `hexclave stores create <id>`.
+ *
+ * @example
+ * const store = await hexclave.getDataVaultStore("oauth-tokens").catch((err) => {
+ *   if (err.code === "STORE_NOT_FOUND") throw new Error("run: hexclave stores create oauth-tokens");
+ *   throw err;
+ * });
+ */
 export class StoreNotFoundError extends HexclaveError {
   constructor(message: string, options: HexclaveErrorOptions = {}) {
     super("STORE_NOT_FOUND", message, options);
@@ -68,6 +86,11 @@ export class StoreNotFoundError extends HexclaveError {
 /**
  * The store has never seen this secret: usually HEXCLAVE_SECRET is not the
  * secret the data was written with. Carries both sides' fingerprints.
+ *
+ * @example
+ * catch (err) {
+ *   if (err.code === "UNKNOWN_SECRET") log.error({ presented: err.presentedFingerprints, registered: err.registeredFingerprints });
+ * }
  */
 export class UnknownSecretError extends HexclaveError {
   /** Fingerprints (hex) of the secrets this call presented. */
@@ -83,11 +106,25 @@ export class UnknownSecretError extends HexclaveError {
   }
 }
 
-/** The one message for every failure to open a value, whatever step failed. */
+/**
+ * The one message for every failure to open a value, whatever step failed.
+ *
+ * @example
+ * if (err.message === DECRYPTION_FAILED_MESSAGE) alertSecurityTeam();
+ */
 export const DECRYPTION_FAILED_MESSAGE =
   "The value could not be opened: it was not sealed under this secret for this key and store, or it was altered.";
 
-/** A value could not be opened. Always the same message: no clue which step failed. */
+/**
+ * A value could not be opened: it was altered, moved from another key or
+ * store, or sealed under another secret. Always the same message: no clue
+ * which step failed. Treat it as tampering or corruption, never as "absent".
+ *
+ * @example
+ * catch (err) {
+ *   if (err.code === "DECRYPTION_FAILED") alertSecurityTeam(key);
+ * }
+ */
 export class DecryptionError extends HexclaveError {
   constructor(options: HexclaveErrorOptions = {}) {
     super("DECRYPTION_FAILED", DECRYPTION_FAILED_MESSAGE, options);
@@ -95,7 +132,13 @@ export class DecryptionError extends HexclaveError {
   }
 }
 
-/** The token is valid but has no access to this store or call. */
+/**
+ * The token is valid but has no access to this store or call: create one with
+ * `hexclave tokens create --name NAME --store ID`.
+ *
+ * @example
+ * if (err.code === "PERMISSION_DENIED") console.error("HEXCLAVE_TOKEN cannot use this store");
+ */
 export class PermissionDeniedError extends HexclaveError {
   constructor(message: string, options: HexclaveErrorOptions = {}) {
     super("PERMISSION_DENIED", message, options);
@@ -103,7 +146,12 @@ export class PermissionDeniedError extends HexclaveError {
   }
 }
 
-/** No token, or a token the server does not accept (unknown, malformed, revoked). */
+/**
+ * No token, or a token the server does not accept (unknown, malformed, revoked).
+ *
+ * @example
+ * if (err.code === "UNAUTHENTICATED") console.error("check HEXCLAVE_TOKEN");
+ */
 export class UnauthenticatedError extends HexclaveError {
   constructor(message: string, options: HexclaveErrorOptions = {}) {
     super("UNAUTHENTICATED", message, options);
@@ -111,7 +159,12 @@ export class UnauthenticatedError extends HexclaveError {
   }
 }
 
-/** The sealed value is larger than the store accepts. */
+/**
+ * The sealed value is larger than the store accepts (`store.maxValueBytes`).
+ *
+ * @example
+ * if (err.code === "VALUE_TOO_LARGE") console.error(`limit ${err.metadata.limit}, sealed ${err.metadata.actual}`);
+ */
 export class ValueTooLargeError extends HexclaveError {
   constructor(message: string, options: HexclaveErrorOptions = {}) {
     super("VALUE_TOO_LARGE", message, options);
@@ -119,7 +172,15 @@ export class ValueTooLargeError extends HexclaveError {
   }
 }
 
-/** A check-and-set lost: the entry is not at the expected version. */
+/**
+ * A check-and-set lost: the entry is not at the expected version. Read it
+ * again (`getEntry`) and retry with the new version.
+ *
+ * @example
+ * catch (err) {
+ *   if (err.code === "VERSION_CONFLICT") return retry(await store.getEntry(key, { secret }));
+ * }
+ */
 export class VersionConflictError extends HexclaveError {
   /** The entry's version when the write was refused (0: it does not exist). */
   readonly currentVersion: number | undefined;
@@ -132,7 +193,12 @@ export class VersionConflictError extends HexclaveError {
   }
 }
 
-/** The server could not be reached or is shutting down; retrying later may work. */
+/**
+ * The server could not be reached or is shutting down; retrying later may work.
+ *
+ * @example
+ * if (err.code === "UNAVAILABLE") await sleep(backoff);
+ */
 export class UnavailableError extends HexclaveError {
   constructor(message: string, options: HexclaveErrorOptions = {}) {
     super("UNAVAILABLE", message, options);
@@ -140,7 +206,13 @@ export class UnavailableError extends HexclaveError {
   }
 }
 
-/** The secret is too weak to protect anything (shorter than 16 characters). */
+/**
+ * The secret is too weak to protect anything (shorter than 16 characters):
+ * make one with `hexclave secret generate`.
+ *
+ * @example
+ * if (err.code === "WEAK_SECRET") console.error(err.message); // says how to make a strong one
+ */
 export class WeakSecretError extends HexclaveError {
   constructor(message: string, options: HexclaveErrorOptions = {}) {
     super("WEAK_SECRET", message, options);
