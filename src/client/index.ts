@@ -31,13 +31,12 @@ export type {
   WriteOptions,
 } from "./client-options.js";
 export type { DataVaultStore } from "./data-vault-store.js";
-export { DEFAULT_TIMEOUT_MS, HexclaveClient } from "./hexclave-client.js";
+export { HexclaveClient } from "./hexclave-client.js";
 export {
   DECRYPTION_FAILED_MESSAGE,
   DecryptionError,
   HexclaveError,
   type HexclaveErrorCode,
-  type HexclaveErrorOptions,
   PermissionDeniedError,
   StoreNotFoundError,
   UnauthenticatedError,

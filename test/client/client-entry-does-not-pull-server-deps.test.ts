@@ -102,7 +102,6 @@ describe("the client entry point (built)", () => {
     expect(exported).toEqual(
       [
         "DECRYPTION_FAILED_MESSAGE",
-        "DEFAULT_TIMEOUT_MS",
         "DecryptionError",
         "HexclaveClient",
         "HexclaveError",
