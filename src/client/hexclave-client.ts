@@ -65,11 +65,20 @@ export class HexclaveClient {
       // compressed stream would hide from audits what actually crosses the wire.
       "grpc.default_compression_algorithm": 0,
     };
-    const client = new VaultServiceClient(
-      options.address,
-      options.credentials ?? grpcCredentials.createInsecure(),
-      channelOptions,
-    );
+    let client: VaultServiceClient;
+    try {
+      client = new VaultServiceClient(
+        options.address,
+        options.credentials ?? grpcCredentials.createInsecure(),
+        channelOptions,
+      );
+    } catch (error) {
+      throw new HexclaveError(
+        "INVALID_ARGUMENT",
+        `the channel could not be created (${(error as Error).message}): check "address", "credentials" (from @grpc/grpc-js) and "channelOptions"`,
+        { cause: error },
+      );
+    }
     this.#rpc = new VaultRpc(client, options.token, timeoutMs);
   }
 

@@ -205,6 +205,7 @@ describe("typed errors raised by the client itself", () => {
       [{ address: "127.0.0.1:1" }, '"token" must be a non-empty string of printable ASCII'],
       [{ address: "127.0.0.1:1", token: "a\nb" }, "control characters"],
       [{ address: "127.0.0.1:1", token: "t", timeoutMs: 0 }, '"timeoutMs" must be an integer'],
+      [{ address: "127.0.0.1:1", token: "t", credentials: {} }, 'check "address", "credentials"'],
     ];
     for (const [options, message] of cases) {
       const e = (() => {
