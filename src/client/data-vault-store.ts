@@ -1,4 +1,3 @@
-import type { Entry } from "../../gen/hexclave/v1/types.js";
 import { sealedLength } from "../crypto/frame.js";
 import { seal } from "../crypto/seal.js";
 import {
@@ -23,12 +22,12 @@ import type {
   TextReadOptions,
   WriteOptions,
 } from "./client-options.js";
+import { getValues } from "./get-values.js";
 import { HexclaveError, ValueTooLargeError } from "./hexclave-error.js";
 import { listEntries } from "./list-entries.js";
 import { rotateSecret } from "./rotate-secret.js";
 import { type Candidate, candidatesFor, decodeValue, openEntry } from "./sealed-values.js";
 import type { StoreContext } from "./store-context.js";
-import { MAX_BATCH_REFS } from "./wire-limits.js";
 
 /**
  * One store, as a map from key names to values that are sealed in this
@@ -208,31 +207,7 @@ export class DataVaultStore {
     keys: readonly string[],
     options: ReadOptions,
   ): Promise<Map<string, string | Uint8Array>> {
-    return this.#ctx.guard(async () => {
-      if (!Array.isArray(keys)) {
-        throw new HexclaveError("INVALID_ARGUMENT", `"keys" must be an array of key names`);
-      }
-      for (const [i, k] of keys.entries()) assertKeyName(`keys[${i}]`, k);
-      assertOptions(options);
-      assertAs(options.as);
-      const names = [...new Set(keys)];
-      const found = new Map<string, string | Uint8Array>();
-      if (names.length === 0) return found;
-      const callKeys = await this.#ctx.callKeys(options);
-      const groups = names.map((name) => ({ name, candidates: candidatesFor(callKeys, name) }));
-      const perChunk = Math.floor(MAX_BATCH_REFS / (1 + callKeys.previous.length));
-      for (let i = 0; i < groups.length; i += perChunk) {
-        const chunk = groups.slice(i, i + perChunk);
-        const byId = await this.#batchGet(chunk);
-        for (const { name, candidates } of chunk) {
-          const entry = firstFound(candidates, byId);
-          if (entry !== undefined) {
-            found.set(name, decodeValue(openEntry(candidates, entry), options.as ?? "text"));
-          }
-        }
-      }
-      return found;
-    });
+    return this.#ctx.guard(() => getValues(this.#ctx, keys, options));
   }
 
   /**
@@ -340,42 +315,4 @@ export class DataVaultStore {
       );
     }
   }
-
-  /** One BatchGetValues for a chunk of keys; halves it if the response would be too large. */
-  async #batchGet(
-    chunk: readonly { candidates: readonly Candidate[] }[],
-  ): Promise<Map<string, Entry>> {
-    try {
-      const entries = await this.#ctx.rpc.batchGetValues({
-        storeId: this.#ctx.storeId,
-        keys: chunk.flatMap((g) => g.candidates.map((c) => c.ref)),
-      });
-      return new Map(entries.map((e) => [e.keyId.toString("hex"), e]));
-    } catch (error) {
-      if (
-        chunk.length < 2 ||
-        !(error instanceof HexclaveError) ||
-        error.reason !== "RESPONSE_TOO_LARGE"
-      ) {
-        throw error;
-      }
-      const half = Math.ceil(chunk.length / 2);
-      const [a, b] = [
-        await this.#batchGet(chunk.slice(0, half)),
-        await this.#batchGet(chunk.slice(half)),
-      ];
-      return new Map([...a, ...b]);
-    }
-  }
-}
-
-function firstFound(
-  candidates: readonly Candidate[],
-  byId: ReadonlyMap<string, Entry>,
-): Entry | undefined {
-  for (const c of candidates) {
-    const entry = byId.get(c.ref.keyId.toString("hex"));
-    if (entry !== undefined) return entry;
-  }
-  return undefined;
 }
