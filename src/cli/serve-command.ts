@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { startServer } from "../server/start-server.js";
+import { type RunningServer, startServer } from "../server/start-server.js";
 
 /**
  * `hexclave serve`: runs the server until SIGTERM or SIGINT, then shuts down
@@ -36,22 +36,30 @@ export function serveCommand(): Command {
         masterKeyFile?: string;
         logLevel?: string;
       }) => {
-        const server = await startServer(flags);
-        let stopping = false;
+        // Handlers go in before startup: a SIGTERM while the server is still
+        // starting must end in the same clean stop (exit 0), not a default kill.
+        let stopSignal: NodeJS.Signals | undefined;
+        let server: RunningServer | undefined;
         const stop = (signal: NodeJS.Signals): void => {
-          if (stopping) return;
-          stopping = true;
+          if (stopSignal !== undefined) return;
+          stopSignal = signal;
           process.stderr.write(`hexclave: ${signal}: shutting down\n`);
-          server.close().then(
-            () => process.exit(0),
-            (error: unknown) => {
-              process.stderr.write(`hexclave: shutdown failed: ${(error as Error).message}\n`);
-              process.exit(1);
-            },
-          );
+          if (server !== undefined) closeAndExit(server);
         };
         process.on("SIGTERM", stop);
         process.on("SIGINT", stop);
+        server = await startServer(flags);
+        if (stopSignal !== undefined) closeAndExit(server);
       },
     );
+}
+
+function closeAndExit(server: RunningServer): void {
+  server.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`hexclave: shutdown failed: ${(error as Error).message}\n`);
+      process.exit(1);
+    },
+  );
 }
