@@ -11,20 +11,35 @@ import { DecryptionError, HexclaveError } from "./hexclave-error.js";
  * entry off as another.
  */
 
-/** The keys one call may use: the current secret's first, then previous ones, each once. */
+/**
+ * The keys one call may use: the current secret's first, then previous ones, each once.
+ *
+ * @example
+ * const keys: CallKeys = await ctx.callKeys({ secret, previousSecrets: [old] });
+ */
 export interface CallKeys {
   readonly current: StoreKeys;
   /** Previous secrets' keys, in the caller's order, without duplicates or the current one. */
   readonly previous: readonly StoreKeys[];
 }
 
-/** One way to name an entry: a secret's keys and the key ref they give. */
+/**
+ * One way to name an entry: a secret's keys and the key ref they give.
+ *
+ * @example
+ * const [own]: Candidate[] = candidatesFor(keys, "gh:42");
+ */
 export interface Candidate {
   readonly keys: StoreKeys;
   readonly ref: KeyRef;
 }
 
-/** How a read hands values back. */
+/**
+ * How a read hands values back.
+ *
+ * @example
+ * const as: ValueAs = options.as ?? "text";
+ */
 export type ValueAs = "text" | "bytes";
 
 /**

@@ -9,6 +9,10 @@ import type { VaultRpc } from "./vault-rpc.js";
 /**
  * What a DataVaultStore and its rotation share: the store's public
  * parameters (fetched once by DescribeStore), the RPCs and the client's key cache.
+ *
+ * @example
+ * const ctx = new StoreContext({ storeId: "oauth-tokens", salt, maxValueBytes: 65536 }, rpc, keyCache);
+ * const keys = await ctx.callKeys({ secret, previousSecrets });
  */
 export class StoreContext {
   readonly storeId: string;

@@ -1,5 +1,5 @@
 import { Metadata, type ServiceError } from "@grpc/grpc-js";
-import type { Entry, KeyRef, Store } from "../../gen/hexclave/v1/types.js";
+import type { Entry, Store } from "../../gen/hexclave/v1/types.js";
 import type {
   BatchGetValuesRequest,
   DeleteValueRequest,
@@ -15,6 +15,10 @@ import { unaryCall } from "./unary-call.js";
 /**
  * The data-plane RPCs as promises: the bearer token on every call, the
  * per-call deadline, typed errors. Nothing here sees a secret or plaintext.
+ *
+ * @example
+ * const rpc = new VaultRpc(new VaultServiceClient(address, credentials.createInsecure()), token, 10_000);
+ * const store = await rpc.describeStore("oauth-tokens");
  */
 export class VaultRpc {
   readonly #client: VaultServiceClient;
@@ -152,11 +156,6 @@ export class VaultRpc {
       this.#timeoutMs,
     );
   }
-}
-
-/** A KeyRef message. */
-export function keyRef(keyId: Buffer, secretFingerprint: Buffer): KeyRef {
-  return { keyId, secretFingerprint };
 }
 
 function requireStore(store: Store | undefined): Store {
