@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { type RunningServer, startServer } from "../server/start-server.js";
+import type { RunningServer } from "../server/start-server.js";
 
 /**
  * `hexclave serve`: runs the server until SIGTERM or SIGINT, then shuts down
@@ -48,6 +48,8 @@ export function serveCommand(): Command {
         };
         process.on("SIGTERM", stop);
         process.on("SIGINT", stop);
+        // Loaded here, not at the top: client commands must not pay for the server's modules.
+        const { startServer } = await import("../server/start-server.js");
         server = await startServer(flags);
         if (stopSignal !== undefined) closeAndExit(server);
       },

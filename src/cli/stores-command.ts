@@ -20,7 +20,7 @@ export function storesCommand(): Command {
       .option("--description <text>", "free text for operators", "")
       .option(
         "--max-value-bytes <n>",
-        "largest sealed value accepted, 1 to 1048576 (default 65536)",
+        "largest sealed value accepted, 1024 to 1048576 (default 65536)",
       )
       .option("--json", "print the store as JSON")
       .action(

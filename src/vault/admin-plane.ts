@@ -64,7 +64,7 @@ export class AdminPlane {
       input.maxValueBytes === undefined
         ? limits.defaultMaxValueBytes
         : assertIntInRange(input.maxValueBytes, "max_value_bytes", {
-            min: 1,
+            min: limits.minValueBytesLimit,
             max: limits.maxValueBytesCeiling,
           });
     const dataKey = generateDataKey();

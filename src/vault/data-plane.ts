@@ -187,7 +187,11 @@ export class DataPlane {
         limit: pageSize,
       });
       if (rows.length === 0) return;
-      yield rows.map((row) => open(store, row));
+      // A page of large values could exceed the gRPC message size: split it by bytes.
+      yield* splitByBytes(
+        rows.map((row) => open(store, row)),
+        limits.maxStreamPageBytes,
+      );
       if (rows.length < pageSize) return;
       after = (rows[rows.length - 1] as EntryRow).keyId;
     }
@@ -437,6 +441,21 @@ function checkVersion(current: EntryRow | undefined, expected: number | undefine
 /** A stored entry's size as the client sent it: total_value_bytes counts sealed values, not at-rest overhead. */
 function sealedSize(row: EntryRow): number {
   return row.blob.length - AT_REST_OVERHEAD;
+}
+
+function* splitByBytes(entries: readonly EntryView[], maxBytes: number): Generator<EntryView[]> {
+  let page: EntryView[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    if (page.length > 0 && bytes + entry.sealedValue.length > maxBytes) {
+      yield page;
+      page = [];
+      bytes = 0;
+    }
+    page.push(entry);
+    bytes += entry.sealedValue.length;
+  }
+  if (page.length > 0) yield page;
 }
 
 function uniqueKeyIds(refs: readonly ValidKeyRef[]): Buffer[] {

@@ -13,6 +13,11 @@ export const limits = Object.freeze({
   storeSaltBytes: 32,
   /** Largest sealed value a new store accepts unless told otherwise. */
   defaultMaxValueBytes: 64 * 1024,
+  /**
+   * Lower bound for a store's max_value_bytes: the smallest sealed envelope is
+   * 345 bytes (docs/sealing.md), so a smaller limit could hold nothing.
+   */
+  minValueBytesLimit: 1024,
   /** Upper bound for any store's max_value_bytes. */
   maxValueBytesCeiling: 1024 * 1024,
   /** Key refs in one BatchGetValues call. */
@@ -29,6 +34,11 @@ export const limits = Object.freeze({
   maxTokenNameChars: 128,
   /** Grants one token may carry. */
   maxGrantsPerToken: 256,
+  /**
+   * Sealed bytes in one ListEntries page; pages of large values are split to
+   * stay under it, and under the 4 MiB that gRPC clients accept by default.
+   */
+  maxStreamPageBytes: 3 * 1024 * 1024,
   /** A response the server will build for one call (batch reads of large values). */
   maxResponseBytes: 32 * 1024 * 1024,
 });

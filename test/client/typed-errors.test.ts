@@ -23,7 +23,7 @@ let store: DataVaultStore;
 beforeAll(async () => {
   f = await startClientFixture();
   await f.createStore("errors");
-  await f.createStore("tiny", { maxValueBytes: 512 });
+  await f.createStore("tiny", { maxValueBytes: 1024 });
   store = await f.client().getDataVaultStore("errors");
   await store.setValue("k", "v", { secret });
 });
@@ -85,11 +85,11 @@ describe("typed errors from the server, one class and code each", () => {
 
   it("ValueTooLargeError before sending, with the sizes and what to do", async () => {
     const tiny = await f.client().getDataVaultStore("tiny");
-    expect(tiny.maxValueBytes).toBe(512);
+    expect(tiny.maxValueBytes).toBe(1024);
     await tiny.setValue("fits", "x".repeat(100), { secret });
-    const e = await failure(tiny.setValue("too-big", "x".repeat(300), { secret }));
+    const e = await failure(tiny.setValue("too-big", "x".repeat(1000), { secret }));
     expect(e).toMatchObject({ name: "ValueTooLargeError", code: "VALUE_TOO_LARGE" });
-    expect(e.message).toMatch(/would be \d+ bytes .* at most 512/);
+    expect(e.message).toMatch(/would be \d+ bytes .* at most 1024/);
     expect(e.message).toContain("max_value_bytes");
   });
 
@@ -110,7 +110,7 @@ describe("typed errors from the server, one class and code each", () => {
           call(
             v,
             v.setValue,
-            { storeId: "tiny", key, sealedValue: Buffer.alloc(600), previousKeys: [] },
+            { storeId: "tiny", key, sealedValue: Buffer.alloc(1100), previousKeys: [] },
             admin,
           ),
         "ValueTooLargeError",

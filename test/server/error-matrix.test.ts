@@ -723,6 +723,12 @@ const adminArgumentCases: Case[] = [
     reason: "INVALID_ARGUMENT",
   },
   {
+    name: "CreateStore max_value_bytes below the smallest envelope's bucket (1,024)",
+    run: () => createStoreWith({ storeId: "matrix-new", maxValueBytes: 1023 }),
+    code: I,
+    reason: "INVALID_ARGUMENT",
+  },
+  {
     name: "CreateStore max_value_bytes above 1 MiB",
     run: () => createStoreWith({ storeId: "matrix-new", maxValueBytes: 1024 * 1024 + 1 }),
     code: I,

@@ -327,6 +327,23 @@ describe("VaultService", () => {
     expect(await listPages(c, { storeId: empty }, admin)).toEqual([]);
   });
 
+  it("ListEntries splits a page of large values so every message fits a default 4 MiB gRPC client", async () => {
+    const id = await createStore(c, t.adminToken, uniqueStoreId("big"), {
+      maxValueBytes: 1024 * 1024,
+    });
+    const fp = newFingerprint();
+    for (let i = 0; i < 6; i++) {
+      await setValue(c, t.adminToken, id, keyRef(fp), Buffer.alloc(1024 * 1024, i + 1));
+    }
+    const pages = await listPages(c, { storeId: id }, admin);
+    expect(pages.flat()).toHaveLength(6);
+    expect(pages.length).toBeGreaterThan(1);
+    for (const page of pages) {
+      const bytes = page.reduce((sum, e) => sum + e.sealedValue.length, 0);
+      expect(bytes).toBeLessThanOrEqual(3 * 1024 * 1024);
+    }
+  });
+
   it("RegisterSecret registers a first secret, then more only when guarded by a known one; idempotent", async () => {
     const id = await createStore(c, t.adminToken, uniqueStoreId());
     const fpA = newFingerprint();
@@ -405,24 +422,24 @@ describe("AdminService", () => {
     const created = await call(
       c.admin,
       c.admin.createStore,
-      { storeId: id, description: "tiny values", maxValueBytes: 16 },
+      { storeId: id, description: "tiny values", maxValueBytes: 1024 },
       admin,
     );
     expect(created.store).toMatchObject({
       id,
       description: "tiny values",
-      maxValueBytes: 16,
+      maxValueBytes: 1024,
       entryCount: 0,
     });
     const fp = newFingerprint();
-    await setValue(c, t.adminToken, id, keyRef(fp), Buffer.alloc(16, 1));
+    await setValue(c, t.adminToken, id, keyRef(fp), Buffer.alloc(1024, 1));
     await expectStatus(
-      setValue(c, t.adminToken, id, keyRef(fp), Buffer.alloc(17, 1)),
+      setValue(c, t.adminToken, id, keyRef(fp), Buffer.alloc(1025, 1)),
       status.INVALID_ARGUMENT,
       "VALUE_TOO_LARGE",
     );
     const got = await getStore(id);
-    expect(got).toMatchObject({ id, maxValueBytes: 16, entryCount: 1, totalValueBytes: 16 });
+    expect(got).toMatchObject({ id, maxValueBytes: 1024, entryCount: 1, totalValueBytes: 1024 });
     expect(Buffer.from(got.salt).equals(Buffer.from(created.store?.salt ?? []))).toBe(true);
 
     const listed = await call(c.admin, c.admin.listStores, {}, admin);

@@ -27,7 +27,7 @@ export interface CreateStoreRequest {
   /** Free text for operators, at most 1,024 characters. */
   description: string;
   /**
-   * Largest sealed value the store accepts, in bytes: 1 to 1,048,576.
+   * Largest sealed value the store accepts, in bytes: 1,024 to 1,048,576.
    * Unset: 65,536.
    */
   maxValueBytes?: number | undefined;

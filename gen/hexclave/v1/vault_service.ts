@@ -129,7 +129,11 @@ export interface ListEntriesRequest {
   secretFingerprints: Buffer[];
   /** Resume after this key id (exclusive); empty starts from the beginning. */
   startAfterKeyId: Buffer;
-  /** Entries per streamed page: 1 to 1,000; 0 means 256. */
+  /**
+   * Entries per streamed page: 1 to 1,000; 0 means 256. Pages of large values
+   * are split so that none carries more than 3 MiB of sealed values (under the
+   * 4 MiB gRPC clients accept by default).
+   */
   pageSize: number;
 }
 
