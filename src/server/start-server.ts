@@ -15,7 +15,7 @@ import { limits, maxRequestMessageBytes } from "../vault/limits.js";
 import { openVault, type Vault } from "../vault/vault.js";
 import type { WriteBatcherOptions } from "../vault/write-batcher.js";
 import { adminServiceHandlers } from "./admin-service.js";
-import type { HandlerDeps } from "./call-context.js";
+import { type HandlerDeps, requestIdSource } from "./call-context.js";
 import { HealthState, healthHandlers } from "./health-service.js";
 import { boundAddress, clearStaleSocket } from "./listen-address.js";
 import { createLogger } from "./logger.js";
@@ -101,7 +101,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     config.adminToken === undefined ? await writeFirstAdminToken(vault, config, log) : undefined;
 
   const health = new HealthState(SERVICE_NAMES);
-  const deps: HandlerDeps = { authenticator: vault.authenticator, log, inFlight: new Set() };
+  const deps: HandlerDeps = {
+    authenticator: vault.authenticator,
+    log,
+    inFlight: new Set(),
+    requestId: requestIdSource(),
+  };
   const server = new Server({
     "grpc.max_receive_message_length": maxRequestMessageBytes,
     "grpc.max_send_message_length": limits.maxResponseBytes + 1024 * 1024,

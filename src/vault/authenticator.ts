@@ -44,6 +44,14 @@ export class Authenticator {
   readonly #ttlMs: number;
   readonly #touchIntervalMs: number;
   readonly #cache = new Map<string, CachedToken>();
+  /**
+   * Tokens already verified (by hash, in constant time), by the exact text
+   * presented: the hot path then costs one map lookup instead of two SHA-256
+   * digests. A string-keyed map lookup reveals nothing an attacker can use: a
+   * miss falls through to the constant-time check. Bounded; entries expire
+   * with the token record they share.
+   */
+  readonly #verified = new Map<string, CachedToken>();
 
   constructor(reads: RepositoryReads, batcher: WriteBatcher, options: AuthenticatorOptions = {}) {
     this.#reads = reads;
@@ -75,19 +83,11 @@ export class Authenticator {
         'the "authorization" metadata must be "Bearer <token>"',
       );
     }
-    if (
-      this.#bootstrapHash !== undefined &&
-      sameHash(hashTokenSecret(presented), this.#bootstrapHash)
-    ) {
-      return BOOTSTRAP_CALLER;
-    }
-    const parsed = parseAccessToken(presented);
-    if (parsed === undefined) throw invalidToken();
-
-    const cached = await this.#load(parsed.id);
-    if (cached === undefined || !sameHash(hashTokenSecret(parsed.secret), cached.row.secretHash)) {
-      throw invalidToken();
-    }
+    const known = this.#verified.get(presented);
+    const cached =
+      known !== undefined && Date.now() - known.loadedAt < this.#ttlMs
+        ? known
+        : await this.#verify(presented);
     if (cached.row.revokedAt !== null) {
       throw new VaultError(
         "TOKEN_REVOKED",
@@ -101,6 +101,34 @@ export class Authenticator {
   /** Forgets a token's cached record, e.g. after it was revoked. */
   forget(tokenId: string): void {
     this.#cache.delete(tokenId);
+    for (const [presented, entry] of this.#verified) {
+      if (entry.row.id === tokenId) this.#verified.delete(presented);
+    }
+  }
+
+  async #verify(presented: string): Promise<CachedToken> {
+    if (
+      this.#bootstrapHash !== undefined &&
+      sameHash(hashTokenSecret(presented), this.#bootstrapHash)
+    ) {
+      return this.#remember(presented, BOOTSTRAP_ENTRY);
+    }
+    const parsed = parseAccessToken(presented);
+    if (parsed === undefined) throw invalidToken();
+    const cached = await this.#load(parsed.id);
+    if (cached === undefined || !sameHash(hashTokenSecret(parsed.secret), cached.row.secretHash)) {
+      throw invalidToken();
+    }
+    return this.#remember(presented, cached);
+  }
+
+  #remember(presented: string, entry: CachedToken): CachedToken {
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) {
+      const oldest = this.#verified.keys().next().value;
+      if (oldest !== undefined) this.#verified.delete(oldest);
+    }
+    this.#verified.set(presented, entry);
+    return entry;
   }
 
   async #load(id: string): Promise<CachedToken | undefined> {
@@ -124,6 +152,7 @@ export class Authenticator {
 
   // Recording use is bookkeeping: it must never slow or fail the call.
   #touch(entry: CachedToken): void {
+    if (entry === BOOTSTRAP_ENTRY) return;
     const now = Date.now();
     if (now - entry.touchedAt < this.#touchIntervalMs) return;
     entry.touchedAt = now;
@@ -135,7 +164,25 @@ export class Authenticator {
   }
 }
 
-const BOOTSTRAP_CALLER: Caller = callerOf("bootstrap", true, []);
+/** Verified tokens remembered at most; the oldest is forgotten first. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
+/** The operator-given admin token: not stored, never expires, never touched. */
+const BOOTSTRAP_ENTRY: CachedToken = {
+  row: {
+    id: "bootstrap",
+    name: "HEXCLAVE_ADMIN_TOKEN",
+    secretHash: Buffer.alloc(0),
+    admin: true,
+    grants: [],
+    createdAt: 0,
+    lastUsedAt: null,
+    revokedAt: null,
+  },
+  caller: callerOf("bootstrap", true, []),
+  loadedAt: Number.POSITIVE_INFINITY,
+  touchedAt: 0,
+};
 
 function invalidToken(): VaultError {
   return new VaultError(

@@ -987,7 +987,7 @@ describe("server faults", () => {
     expect(error.details).not.toMatch(LEAK);
     expect(error.details).not.toContain(f.dataDir);
     const requestId = errorInfo(error)?.metadata.request_id ?? "";
-    expect(requestId).toMatch(/^[0-9a-f]{16}$/);
+    expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
     expect(error.details).toContain(`request id ${requestId}`);
     expect(error.details).toMatch(/the server log has details$/);
     const logged = logLines.find((l) => l.requestId === requestId);
@@ -1067,7 +1067,7 @@ describe("server faults", () => {
       "INTERNAL",
     );
     expectGeneric(error, "INTERNAL", "secret-path");
-    expect(error.details).toMatch(/^internal error \(request id [0-9a-f]{16}\)/);
+    expect(error.details).toMatch(/^internal error \(request id [0-9a-f]{8}-[0-9a-z]+\)/);
     const after = snapshotTables(f.dataDir);
     const victimUid = withDataFile(f.dataDir, (db) =>
       (db.prepare("select uid from stores where id = ?").pluck().get(victim) as Buffer).toString(
