@@ -21,7 +21,9 @@ export function formatReport(report: BenchReport): string {
     ...rowTable(report.rows),
   ];
   if (report.serverRssBytes !== undefined) {
-    lines.push(`hexclave server RSS after the rows: ${mb(report.serverRssBytes)}`);
+    const noop =
+      report.noopRssBytes === undefined ? "" : `; no-op baseline: ${mb(report.noopRssBytes)}`;
+    lines.push(`server RSS after the rows: hexclave ${mb(report.serverRssBytes)}${noop}`);
   }
   if (report.clientCost !== undefined) lines.push("", ...clientCostLines(report.clientCost));
   if (report.sizes.length > 0) lines.push("", ...sizeLines(report.sizes));

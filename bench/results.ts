@@ -95,5 +95,7 @@ export interface BenchReport {
   readonly sizes: readonly SizeResult[];
   /** Server VmRSS after the main rows. */
   readonly serverRssBytes: number | undefined;
+  /** The no-op baseline's VmRSS after the main rows: what grpc-js alone holds. */
+  readonly noopRssBytes: number | undefined;
   readonly totalSeconds: number;
 }

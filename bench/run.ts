@@ -75,6 +75,7 @@ async function main(): Promise<number> {
       clientCost,
       sizes,
       serverRssBytes: main.serverRssBytes,
+      noopRssBytes: main.noopRssBytes,
       totalSeconds: (performance.now() - started) / 1000,
     };
     const text = formatReport(report);
@@ -103,6 +104,7 @@ async function mainRows(
   rows: RowResult[];
   preload: BenchReport["preload"];
   serverRssBytes: number | undefined;
+  noopRssBytes: number | undefined;
 }> {
   const real = await startHexclave({
     nodeArgs:
@@ -165,6 +167,7 @@ async function mainRows(
       rows,
       preload: { entries: options.entries, seconds: preloadSeconds, sealedBytes },
       serverRssBytes: residentBytes(real.pid),
+      noopRssBytes: noop === undefined ? undefined : residentBytes(noop.pid),
     };
   } finally {
     for (const caller of callers) caller.close();

@@ -48,24 +48,29 @@ export function targetChecks(report: BenchReport): TargetCheck[] {
     atLeast("SetValue (durable) ops/s vs no-op @64", ratio("set", 64), 0.7, "×"),
     atLeast("client seal+open cheaper than 2× PBKDF2-100k", report.clientCost?.ratio, 1000, "×"),
     atMost(
-      `get p50 @${large?.entries ?? "1e6"} / @${small?.entries ?? "1e4"} (c=1)`,
+      `get p50 @${count(large?.entries)} / @${count(small?.entries)} entries (c=1)`,
       sizeRatio(1),
       1.3,
       "×",
     ),
     atMost(
-      `get p50 @${large?.entries ?? "1e6"} / @${small?.entries ?? "1e4"} (c=16)`,
+      `get p50 @${count(large?.entries)} / @${count(small?.entries)} entries (c=16)`,
       sizeRatio(16),
       1.3,
       "×",
     ),
-    atMost(`server RSS after the ${large?.entries ?? "1e6"}-entry run`, rssMb, 150, " MB"),
+    atMost(`server RSS after the ${count(large?.entries)}-entry run`, rssMb, 150, " MB"),
   ];
 }
 
+function count(entries: number | undefined): string {
+  return entries === undefined ? "?" : entries.toLocaleString("en-US");
+}
+
 function fmt(value: number, unit: string): string {
-  return unit === "×" && value >= 100
-    ? `${Math.round(value).toLocaleString("en-US")}×`
+  if (unit === " MB") return `${value.toFixed(0)} MB`;
+  return value >= 100
+    ? `${Math.round(value).toLocaleString("en-US")}${unit}`
     : `${value.toFixed(2)}${unit}`;
 }
 
