@@ -42,6 +42,8 @@ const HEADER = [
   "srv CPU",
   "srv loop",
   "gen CPU",
+  "other CPU",
+  "srv µs/call",
   "saturated",
   "notes",
 ];
@@ -67,13 +69,14 @@ function rowTable(rows: readonly RowResult[]): string[] {
       ok ? pct(r.serverLoopPct) : "",
       ok ? pct(r.generatorCpuPct) : "",
       ok ? pct(r.otherCpuPct) : "",
+      ok ? n((r.serverCpuPct / 100) * (1e6 / r.opsPerSec)) : "",
       r.saturated ?? "",
       notes(r),
     ];
   });
   return align(
     [HEADER, ...table],
-    [false, false, true, true, true, true, true, true, true, true, false, false],
+    [false, false, true, true, true, true, true, true, true, true, true, false, false],
   );
 }
 
