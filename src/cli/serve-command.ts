@@ -25,6 +25,10 @@ export function serveCommand(): Command {
       "file holding the 32-byte master key, raw or base64 (else HEXCLAVE_MASTER_KEY; dev: generated in the data dir)",
     )
     .option(
+      "--cache-mb <mb>",
+      "memory for recently used entries, still sealed by their clients (HEXCLAVE_CACHE_MB; default 32; 0 disables)",
+    )
+    .option(
       "--log-level <level>",
       "fatal|error|warn|info|debug|trace|silent (HEXCLAVE_LOG_LEVEL; default info)",
     )
@@ -35,6 +39,7 @@ export function serveCommand(): Command {
         databaseUrl?: string;
         masterKeyFile?: string;
         logLevel?: string;
+        cacheMb?: string;
       }) => {
         // Handlers go in before startup: a SIGTERM while the server is still
         // starting must end in the same clean stop (exit 0), not a default kill.

@@ -16,6 +16,8 @@ export interface ServerConfig {
   readonly adminToken: string | undefined;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   readonly logLevel: string;
+  /** Megabytes of recently used entries (client-sealed envelopes) kept in memory; 0 disables. */
+  readonly entryCacheMb: number;
   /** How long shutdown waits for calls in flight before cancelling them. */
   readonly shutdownGraceMs: number;
 }
@@ -27,11 +29,13 @@ export interface ServerFlags {
   readonly databaseUrl?: string | undefined;
   readonly masterKeyFile?: string | undefined;
   readonly logLevel?: string | undefined;
+  readonly cacheMb?: string | undefined;
 }
 
 /** Defaults from DESIGN.md section 2. */
 export const DEFAULT_LISTEN = "127.0.0.1:50051";
 export const DEFAULT_DATA_DIR = "./.hexclave";
+export const DEFAULT_CACHE_MB = 32;
 const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
 /**
@@ -66,6 +70,13 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv):
       `--log-level / HEXCLAVE_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(", ")}, got "${logLevel}"`,
     );
   }
+  const cacheText = pick(flags.cacheMb, "HEXCLAVE_CACHE_MB");
+  const entryCacheMb = cacheText === undefined ? DEFAULT_CACHE_MB : Number(cacheText);
+  if (!/^\d+$/.test(cacheText ?? "0") || entryCacheMb > 65536) {
+    throw invalid(
+      `--cache-mb / HEXCLAVE_CACHE_MB must be a whole number of megabytes (0 to 65536), got "${cacheText}"`,
+    );
+  }
   return Object.freeze({
     listen,
     dataDir: pick(flags.dataDir, "HEXCLAVE_DATA_DIR") ?? DEFAULT_DATA_DIR,
@@ -74,6 +85,7 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv):
     masterKeyBase64: pick(undefined, "HEXCLAVE_MASTER_KEY"),
     adminToken,
     logLevel,
+    entryCacheMb,
     shutdownGraceMs: 10_000,
   });
 }

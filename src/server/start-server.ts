@@ -10,7 +10,7 @@ import { ServerReflectionService as ReflectionV1 } from "../../gen/grpc/reflecti
 import { ServerReflectionService as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection.js";
 import { AdminServiceService } from "../../gen/hexclave/v1/admin_service.js";
 import { VaultServiceService } from "../../gen/hexclave/v1/vault_service.js";
-import { openRepository } from "../storage/open-repository.js";
+import { openStorage, type Storage } from "../storage/open-storage.js";
 import { limits, maxRequestMessageBytes } from "../vault/limits.js";
 import { openVault, type Vault } from "../vault/vault.js";
 import type { WriteBatcherOptions } from "../vault/write-batcher.js";
@@ -35,6 +35,8 @@ export interface StartServerOptions extends ServerFlags {
   readonly logger?: Logger;
   /** Group-commit tuning (batch size, queue bound). */
   readonly writes?: WriteBatcherOptions;
+  /** Run writes on their own thread (default true); see openStorage. */
+  readonly writerThread?: boolean;
   /** How long shutdown waits for calls in flight. Default 10 s. */
   readonly shutdownGraceMs?: number;
 }
@@ -83,24 +85,35 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const log = options.logger ?? createLogger(config.logLevel);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const masterKey = await loadMasterKey(config, log);
-  const repository = await openRepository(config);
+  const health = new HealthState(SERVICE_NAMES);
+  const storage = await openStorage({
+    ...config,
+    masterKey,
+    ...(options.writes === undefined ? {} : { writes: options.writes }),
+    ...(options.writerThread === undefined ? {} : { writerThread: options.writerThread }),
+    onWriterFailure: (err) => {
+      // Nothing can be written any more: stop taking traffic, keep answering why.
+      log.fatal({ err }, "the writer thread failed: writes fail until the server is restarted");
+      health.setAll(Serving.NOT_SERVING);
+    },
+  });
   let vault: Vault;
   try {
     vault = await openVault({
-      repository,
+      reads: storage.reads,
+      writes: storage.writes,
       masterKey,
       bootstrapAdminToken: config.adminToken,
-      writes: options.writes ?? {},
+      entryCacheBytes: config.entryCacheMb * 1024 * 1024,
       onBackgroundError: (err, context) => log.error({ err, context }, "background task failed"),
     });
   } catch (error) {
-    await repository.close();
+    await storage.close();
     throw error;
   }
   const adminTokenFile =
     config.adminToken === undefined ? await writeFirstAdminToken(vault, config, log) : undefined;
 
-  const health = new HealthState(SERVICE_NAMES);
   const deps: HandlerDeps = {
     authenticator: vault.authenticator,
     log,
@@ -128,7 +141,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     );
   } catch (error) {
     await vault.close();
-    await repository.close();
+    await storage.close();
     throw new Error(`cannot listen on ${config.listen}: ${(error as Error).message}`, {
       cause: error,
     });
@@ -151,7 +164,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     adminTokenFile,
     config,
     close() {
-      closing ??= shutdown(server, health, deps, vault, repository, config.shutdownGraceMs, log);
+      closing ??= shutdown(server, health, deps, vault, storage, config.shutdownGraceMs, log);
       return closing;
     },
   };
@@ -162,7 +175,7 @@ async function shutdown(
   health: HealthState,
   deps: HandlerDeps,
   vault: Vault,
-  repository: { close(): Promise<void> },
+  storage: Storage,
   graceMs: number,
   log: Logger,
 ): Promise<void> {
@@ -177,7 +190,7 @@ async function shutdown(
   clearTimeout(timer);
   await Promise.allSettled([...deps.inFlight]);
   await vault.close();
-  await repository.close();
+  await storage.close();
   log.info("stopped");
 }
 

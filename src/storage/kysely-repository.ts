@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
+import { type CompiledQuery, type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import type {
   CountDelta,
   EntryListQuery,
@@ -12,15 +12,53 @@ import type {
   TokenRow,
 } from "../vault/repository.js";
 import type { Dialect } from "./dialect.js";
-import type { Database, StoresTable, TokensTable } from "./schema.js";
+import type { Database, EntriesTable, StoresTable, TokensTable } from "./schema.js";
 
 /**
  * The vault's storage port over kysely, the same code for every dialect.
  * Only portable SQL is used: upserts by `ON CONFLICT`, no RETURNING, integers
  * and raw bytes only.
  */
+/**
+ * The per-write statements, compiled by kysely once instead of built on
+ * every call (building costs more than running a primary-key lookup). Only
+ * the parameters change; they are bound in the order the SQL names them.
+ */
+class HotQueries {
+  readonly getOne: CompiledQuery;
+  readonly putEntry: CompiledQuery;
+
+  constructor(db: Kysely<Database>) {
+    const slot = Buffer.alloc(0);
+    this.getOne = db
+      .selectFrom("entries")
+      .select(["key_id", "fingerprint", "blob", "version", "updated_at"])
+      .where("store_uid", "=", slot)
+      .where("key_id", "=", slot)
+      .compile();
+    const row = { fingerprint: slot, blob: slot, version: 0, updated_at: 0 };
+    this.putEntry = db
+      .insertInto("entries")
+      .values({ store_uid: slot, key_id: slot, ...row })
+      .onConflict((oc) => oc.columns(["store_uid", "key_id"]).doUpdateSet(row))
+      .compile();
+    // Parameters are bound by position below: refuse to run if the SQL's shape ever changes.
+    if (this.getOne.parameters.length !== 2 || this.putEntry.parameters.length !== 10) {
+      throw new Error("kysely compiled the hot queries with unexpected parameters");
+    }
+  }
+}
+
+type EntrySelection = Pick<
+  Selectable<EntriesTable>,
+  "key_id" | "fingerprint" | "blob" | "version" | "updated_at"
+>;
+
 class KyselyReads implements RepositoryReads {
-  constructor(protected readonly db: Kysely<Database> | Transaction<Database>) {}
+  constructor(
+    protected readonly db: Kysely<Database> | Transaction<Database>,
+    protected readonly hot: HotQueries,
+  ) {}
 
   async findStore(id: string): Promise<StoreRow | undefined> {
     const row = await this.db
@@ -59,14 +97,19 @@ class KyselyReads implements RepositoryReads {
 
   async getEntries(storeUid: Buffer, keyIds: readonly Buffer[]): Promise<EntryRow[]> {
     if (keyIds.length === 0) return [];
-    const query = this.db
+    if (keyIds.length === 1) {
+      const result = await this.db.executeQuery<EntrySelection>({
+        ...this.hot.getOne,
+        parameters: [storeUid, keyIds[0]],
+      });
+      return result.rows.map(toEntryRow);
+    }
+    const rows = await this.db
       .selectFrom("entries")
       .select(["key_id", "fingerprint", "blob", "version", "updated_at"])
-      .where("store_uid", "=", storeUid);
-    const rows =
-      keyIds.length === 1
-        ? await query.where("key_id", "=", keyIds[0] as Buffer).execute()
-        : await query.where("key_id", "in", keyIds).execute();
+      .where("store_uid", "=", storeUid)
+      .where("key_id", "in", keyIds)
+      .execute();
     return rows.map(toEntryRow);
   }
 
@@ -180,25 +223,12 @@ class KyselyTransaction extends KyselyReads implements RepositoryTransaction {
   }
 
   async putEntry(storeUid: Buffer, row: EntryRow): Promise<void> {
-    await this.db
-      .insertInto("entries")
-      .values({
-        store_uid: storeUid,
-        key_id: row.keyId,
-        fingerprint: row.fingerprint,
-        blob: row.blob,
-        version: row.version,
-        updated_at: row.updatedAt,
-      })
-      .onConflict((oc) =>
-        oc.columns(["store_uid", "key_id"]).doUpdateSet({
-          fingerprint: row.fingerprint,
-          blob: row.blob,
-          version: row.version,
-          updated_at: row.updatedAt,
-        }),
-      )
-      .execute();
+    // Bound in the SQL's order: the inserted row, then the update's columns.
+    const values = [row.fingerprint, row.blob, row.version, row.updatedAt];
+    await this.db.executeQuery({
+      ...this.hot.putEntry,
+      parameters: [storeUid, row.keyId, ...values, ...values],
+    });
   }
 
   async deleteEntries(storeUid: Buffer, keyIds: readonly Buffer[]): Promise<void> {
@@ -286,13 +316,13 @@ export class KyselyRepository extends KyselyReads implements Repository {
   readonly #dialect: Dialect;
 
   constructor(db: Kysely<Database>, dialect: Dialect) {
-    super(db);
+    super(db, new HotQueries(db));
     this.#db = db;
     this.#dialect = dialect;
   }
 
   transaction<T>(work: (tx: RepositoryTransaction) => Promise<T>): Promise<T> {
-    return this.#db.transaction().execute((trx) => work(new KyselyTransaction(trx)));
+    return this.#db.transaction().execute((trx) => work(new KyselyTransaction(trx, this.hot)));
   }
 
   async scrub(): Promise<void> {

@@ -5,12 +5,13 @@ import { assertIntInRange, assertStoreId, assertText } from "./assertions.js";
 import type { Authenticator } from "./authenticator.js";
 import { type Caller, requireAdmin } from "./caller.js";
 import { describe } from "./data-plane.js";
+import type { EntryCache } from "./entry-cache.js";
 import { limits } from "./limits.js";
-import type { GrantRow, Repository, StoreRow } from "./repository.js";
+import type { GrantRow, RepositoryReads, StoreRow } from "./repository.js";
 import type { StoreDirectory } from "./store-directory.js";
 import { VaultError } from "./vault-error.js";
 import { type StoreView, storeView, type TokenView, tokenView } from "./views.js";
-import type { WriteBatcher } from "./write-batcher.js";
+import type { WriteExecutor } from "./write-executor.js";
 
 /** Arguments of {@link AdminPlane.createToken}. */
 export interface CreateTokenInput {
@@ -21,9 +22,10 @@ export interface CreateTokenInput {
 
 /** What the admin plane needs. */
 export interface AdminPlaneDeps {
-  readonly repository: Repository;
+  readonly reads: RepositoryReads;
   readonly stores: StoreDirectory;
-  readonly batcher: WriteBatcher;
+  readonly cache: EntryCache;
+  readonly writes: WriteExecutor;
   readonly authenticator: Authenticator;
   readonly masterKey: Buffer;
   /** Purges a deleted store's rows in the background. */
@@ -81,14 +83,7 @@ export class AdminPlane {
       createdAt: Date.now(),
     };
     dataKey.fill(0);
-    await this.#deps.batcher.submit(async (tx) => {
-      if ((await tx.findStore(id)) !== undefined) {
-        throw new VaultError("STORE_ALREADY_EXISTS", `store "${id}" already exists`, {
-          metadata: { store_id: id },
-        });
-      }
-      await tx.insertStore(row);
-    });
+    await this.#deps.writes.run({ kind: "createStore", row });
     return storeView(row, []);
   }
 
@@ -99,7 +94,7 @@ export class AdminPlane {
    */
   async getStore(caller: Caller, storeId: string): Promise<StoreView> {
     requireAdmin(caller);
-    return describe(this.#deps.repository, assertStoreId(storeId));
+    return describe(this.#deps.reads, assertStoreId(storeId));
   }
 
   /**
@@ -109,9 +104,9 @@ export class AdminPlane {
    */
   async listStores(caller: Caller): Promise<StoreView[]> {
     requireAdmin(caller);
-    const rows = await this.#deps.repository.listStores();
+    const rows = await this.#deps.reads.listStores();
     return Promise.all(
-      rows.map(async (row) => storeView(row, await this.#deps.repository.listSecrets(row.uid))),
+      rows.map(async (row) => storeView(row, await this.#deps.reads.listSecrets(row.uid))),
     );
   }
 
@@ -125,22 +120,16 @@ export class AdminPlane {
   async deleteStore(caller: Caller, storeId: string): Promise<{ deletedEntryCount: number }> {
     requireAdmin(caller);
     const id = assertStoreId(storeId);
-    const row = await this.#deps.batcher.submit(async (tx, batch) => {
-      const live = await tx.findStore(id);
-      if (live === undefined) {
-        throw new VaultError("STORE_NOT_FOUND", `store "${id}" does not exist`, {
-          metadata: { store_id: id },
-        });
-      }
-      await tx.destroyStoreKey(live.uid, Date.now());
-      batch.storeGone(id);
-      batch.afterCommit(() => this.#deps.stores.evict(id));
-      return live;
+    const { storeUid, entryCount } = await this.#deps.writes.run({
+      kind: "destroyStoreKey",
+      storeId: id,
     });
+    this.#deps.stores.evict(id);
+    this.#deps.cache.dropStore(storeUid);
     // Acknowledge only once old copies of the wrapped key are gone from the database files too.
-    await this.#deps.repository.scrub();
-    this.#deps.purge(row.uid);
-    return { deletedEntryCount: row.entryCount };
+    await this.#deps.writes.scrub();
+    this.#deps.purge(storeUid);
+    return { deletedEntryCount: entryCount };
   }
 
   /**
@@ -166,7 +155,7 @@ export class AdminPlane {
       lastUsedAt: null,
       revokedAt: null,
     };
-    await this.#deps.batcher.submit((tx) => tx.insertToken(row));
+    await this.#deps.writes.run({ kind: "insertToken", row, onlyIfNone: false });
     return { view: tokenView(row), token: made.token };
   }
 
@@ -177,7 +166,7 @@ export class AdminPlane {
    */
   async listTokens(caller: Caller, includeRevoked: boolean): Promise<TokenView[]> {
     requireAdmin(caller);
-    return (await this.#deps.repository.listTokens(includeRevoked)).map(tokenView);
+    return (await this.#deps.reads.listTokens(includeRevoked)).map(tokenView);
   }
 
   /**
@@ -194,18 +183,8 @@ export class AdminPlane {
         `"token_id" must be 16 hex characters (see "hexclave tokens list"), got ${JSON.stringify(tokenId.slice(0, 40))}`,
       );
     }
-    const row = await this.#deps.batcher.submit(async (tx, batch) => {
-      const found = await tx.findToken(tokenId);
-      if (found === undefined) {
-        throw new VaultError("TOKEN_NOT_FOUND", `token "${tokenId}" does not exist`, {
-          metadata: { token_id: tokenId },
-        });
-      }
-      const revokedAt = found.revokedAt ?? Date.now();
-      await tx.revokeToken(tokenId, revokedAt);
-      batch.afterCommit(() => this.#deps.authenticator.forget(tokenId));
-      return { ...found, revokedAt };
-    });
+    const row = await this.#deps.writes.run({ kind: "revokeToken", tokenId });
+    this.#deps.authenticator.forget(tokenId);
     return tokenView(row);
   }
 }

@@ -2,7 +2,7 @@ import { hashTokenSecret, parseAccessToken, sameHash } from "./access-token.js";
 import { type Caller, callerOf } from "./caller.js";
 import type { RepositoryReads, TokenRow } from "./repository.js";
 import { VaultError } from "./vault-error.js";
-import type { WriteBatcher } from "./write-batcher.js";
+import type { WriteExecutor } from "./write-executor.js";
 
 /** Options for {@link Authenticator}. */
 export interface AuthenticatorOptions {
@@ -39,7 +39,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
  */
 export class Authenticator {
   readonly #reads: RepositoryReads;
-  readonly #batcher: WriteBatcher;
+  readonly #writes: WriteExecutor;
   readonly #bootstrapHash: Buffer | undefined;
   readonly #ttlMs: number;
   readonly #touchIntervalMs: number;
@@ -53,9 +53,9 @@ export class Authenticator {
    */
   readonly #verified = new Map<string, CachedToken>();
 
-  constructor(reads: RepositoryReads, batcher: WriteBatcher, options: AuthenticatorOptions = {}) {
+  constructor(reads: RepositoryReads, writes: WriteExecutor, options: AuthenticatorOptions = {}) {
     this.#reads = reads;
-    this.#batcher = batcher;
+    this.#writes = writes;
     this.#bootstrapHash =
       options.bootstrapAdminToken === undefined
         ? undefined
@@ -156,11 +156,9 @@ export class Authenticator {
     const now = Date.now();
     if (now - entry.touchedAt < this.#touchIntervalMs) return;
     entry.touchedAt = now;
-    this.#batcher
-      .submit((tx) => tx.touchTokens([entry.row.id], now))
-      .catch(() => {
-        entry.touchedAt = 0;
-      });
+    this.#writes.run({ kind: "touchTokens", ids: [entry.row.id], at: now }).catch(() => {
+      entry.touchedAt = 0;
+    });
   }
 }
 

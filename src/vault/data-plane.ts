@@ -1,4 +1,3 @@
-import { AT_REST_OVERHEAD, openAtRest, sealAtRest } from "../crypto/at-rest.js";
 import {
   assertBytes,
   assertIntInRange,
@@ -9,13 +8,16 @@ import {
   type ValidKeyRef,
 } from "./assertions.js";
 import { type Caller, requireAccess } from "./caller.js";
+import type { EntryCache } from "./entry-cache.js";
+import type { EntryReader } from "./entry-reader.js";
+import { storeNotFound } from "./entry-rules.js";
 import { limits } from "./limits.js";
-import type { EntryRow, Repository, RepositoryTransaction } from "./repository.js";
-import { readAllowed, unknownSecret, writeRegisters } from "./secret-policy.js";
+import type { RepositoryReads, SecretRow } from "./repository.js";
+import { readAllowed, unknownSecret } from "./secret-policy.js";
 import { bySecretHex, type LoadedStore, type StoreDirectory } from "./store-directory.js";
 import { VaultError } from "./vault-error.js";
-import { type EntryView, entryView, type StoreView, storeView } from "./views.js";
-import type { WriteBatch, WriteBatcher } from "./write-batcher.js";
+import { type EntryView, type StoreView, storeView } from "./views.js";
+import type { WriteExecutor } from "./write-executor.js";
 
 /** A key ref as it arrives, before validation. */
 export interface KeyRefInput {
@@ -51,26 +53,25 @@ export interface ListEntriesInput {
 
 /** What the data plane needs. */
 export interface DataPlaneDeps {
-  readonly repository: Repository;
+  readonly reads: RepositoryReads;
   readonly stores: StoreDirectory;
-  readonly batcher: WriteBatcher;
+  readonly entries: EntryReader;
+  readonly cache: EntryCache;
+  readonly writes: WriteExecutor;
 }
 
 /**
  * The data plane's logic: opaque entries under opaque key ids, per-entry
  * versions with check-and-set, and the secret rules that tell a wrong secret
  * from a missing value. Every method checks the caller's access before it
- * looks the store up.
+ * looks the store up. Writes run as commands on the write executor (see
+ * entry-commands.ts); their acknowledged results update the caches here.
  */
 export class DataPlane {
-  readonly #repo: Repository;
-  readonly #stores: StoreDirectory;
-  readonly #batcher: WriteBatcher;
+  readonly #deps: DataPlaneDeps;
 
   constructor(deps: DataPlaneDeps) {
-    this.#repo = deps.repository;
-    this.#stores = deps.stores;
-    this.#batcher = deps.batcher;
+    this.#deps = deps;
   }
 
   /**
@@ -81,7 +82,7 @@ export class DataPlane {
   async describeStore(caller: Caller, storeId: string): Promise<StoreView> {
     const id = assertStoreId(storeId);
     requireAccess(caller, id, "read");
-    return describe(this.#repo, id);
+    return describe(this.#deps.reads, id);
   }
 
   /**
@@ -93,14 +94,9 @@ export class DataPlane {
     const id = assertStoreId(input.storeId);
     requireAccess(caller, id, "read");
     const refs = keyAndPrevious(input);
-    const store = await this.#stores.get(id);
+    const store = await this.#deps.stores.get(id);
     await this.#requireReadable(store, refs);
-    const rows = await this.#repo.getEntries(
-      store.row.uid,
-      refs.map((r) => r.keyId),
-    );
-    const row = firstInOrder(rows, refs);
-    return row === undefined ? undefined : open(store, row);
+    return this.#deps.entries.first(store, refs);
   }
 
   /**
@@ -116,26 +112,9 @@ export class DataPlane {
     const id = assertStoreId(input.storeId);
     requireAccess(caller, id, "read");
     const refs = assertKeyRefs(input.keys, "keys", { min: 1, max: limits.maxBatchKeys });
-    const store = await this.#stores.get(id);
+    const store = await this.#deps.stores.get(id);
     await this.#requireReadable(store, refs);
-    const rows = await this.#repo.getEntries(store.row.uid, uniqueKeyIds(refs));
-    const byId = new Map(rows.map((r) => [r.keyId.toString("hex"), r]));
-    const out: EntryView[] = [];
-    let bytes = 0;
-    for (const hex of new Set(refs.map((r) => r.keyId.toString("hex")))) {
-      const row = byId.get(hex);
-      if (row === undefined) continue;
-      bytes += row.blob.length;
-      if (bytes > limits.maxResponseBytes) {
-        throw new VaultError(
-          "RESPONSE_TOO_LARGE",
-          `the values asked for exceed ${limits.maxResponseBytes} bytes in one response: ask for fewer keys per call`,
-          { metadata: { limit: String(limits.maxResponseBytes) } },
-        );
-      }
-      out.push(open(store, row));
-    }
-    return out;
+    return this.#deps.entries.all(store, refs);
   }
 
   /**
@@ -160,7 +139,7 @@ export class DataPlane {
     const fingerprints = input.secretFingerprints.map((f, i) =>
       assertBytes(f, limits.fingerprintBytes, `secret_fingerprints[${i}]`, "INVALID_FINGERPRINT"),
     );
-    let after =
+    const afterKeyId =
       input.startAfterKeyId.length === 0
         ? undefined
         : assertBytes(
@@ -169,32 +148,18 @@ export class DataPlane {
             "start_after_key_id",
             "INVALID_KEY_ID",
           );
-    const pageSize =
+    const limit =
       input.pageSize === 0
         ? limits.defaultPageSize
         : assertIntInRange(input.pageSize, "page_size", { min: 1, max: limits.maxPageSize });
-    const store = await this.#stores.get(id);
+    const store = await this.#deps.stores.get(id);
     if (fingerprints.length > 0) {
       await this.#requireReadable(
         store,
         fingerprints.map((fingerprint) => ({ keyId: Buffer.alloc(0), fingerprint })),
       );
     }
-    while (!signal.aborted) {
-      const rows = await this.#repo.listEntries(store.row.uid, {
-        fingerprints,
-        afterKeyId: after,
-        limit: pageSize,
-      });
-      if (rows.length === 0) return;
-      // A page of large values could exceed the gRPC message size: split it by bytes.
-      yield* splitByBytes(
-        rows.map((row) => open(store, row)),
-        limits.maxStreamPageBytes,
-      );
-      if (rows.length < pageSize) return;
-      after = (rows[rows.length - 1] as EntryRow).keyId;
-    }
+    yield* this.#deps.entries.pages(store, { fingerprints, afterKeyId, limit }, signal);
   }
 
   /**
@@ -206,47 +171,31 @@ export class DataPlane {
   async setValue(caller: Caller, input: SetValueInput): Promise<{ version: number }> {
     const id = assertStoreId(input.storeId);
     requireAccess(caller, id, "write");
-    const refs = keyAndPrevious(input);
-    const [key, ...previous] = refs as [ValidKeyRef, ...ValidKeyRef[]];
+    const [key, ...previous] = keyAndPrevious(input) as [ValidKeyRef, ...ValidKeyRef[]];
     const expected = expectedVersion(input.expectedVersion);
-    const store = await this.#stores.get(id);
+    const store = await this.#deps.stores.get(id);
     const sealed = assertSealedValue(input.sealedValue, store.row.maxValueBytes);
-    // Sealing is CPU work: do it before joining the shared transaction.
-    const blob = sealAtRest(store.dataKey, id, key.keyId, sealed);
-
-    return this.#batcher.submit(async (tx, batch) => {
-      const uid = await liveStoreUid(tx, batch, store);
-      const secrets = await batch.secretsOf(uid);
-      const register = writeRegisters(id, secrets, key, previous);
-      const rows = await tx.getEntries(uid, uniqueKeyIds(refs));
-      checkVersion(firstInOrder(rows, refs), expected);
-      const now = Date.now();
-      const version = rows.reduce((max, r) => Math.max(max, r.version), 0) + 1;
-      if (register) {
-        await tx.insertSecret(uid, key.fingerprint, now);
-        secrets.set(key.fingerprint.toString("hex"), {
-          fingerprint: key.fingerprint,
-          entryCount: 0,
-          registeredAt: now,
-        });
-        const snapshot = new Map(secrets);
-        batch.afterCommit(() => this.#stores.setSecrets(uid, snapshot));
-      }
-      await tx.putEntry(uid, {
-        keyId: key.keyId,
-        fingerprint: key.fingerprint,
-        blob,
-        version,
-        updatedAt: now,
-      });
-      await tx.deleteEntries(
-        uid,
-        rows.filter((r) => !r.keyId.equals(key.keyId)).map((r) => r.keyId),
-      );
-      batch.count(uid, key.fingerprint, 1, sealed.length);
-      for (const r of rows) batch.count(uid, r.fingerprint, -1, -sealedSize(r));
-      return { version };
+    const uid = store.row.uid;
+    const result = await this.#deps.writes.run({
+      kind: "setValue",
+      storeId: id,
+      storeUid: uid,
+      key,
+      previous,
+      sealed,
+      expected,
     });
+    // Copies: the request's bytes are views into grpc-js's message buffer.
+    const entry: EntryView = {
+      keyId: Buffer.from(key.keyId),
+      fingerprint: Buffer.from(key.fingerprint),
+      sealedValue: Buffer.from(sealed),
+      version: result.version,
+      updatedAt: result.updatedAt,
+    };
+    this.#deps.cache.written(uid, entry, result.removedKeyIds);
+    this.#secretsChanged(uid, result.secrets);
+    return { version: result.version };
   }
 
   /**
@@ -259,21 +208,16 @@ export class DataPlane {
     requireAccess(caller, id, "write");
     const refs = keyAndPrevious(input);
     const expected = expectedVersion(input.expectedVersion);
-    const store = await this.#stores.get(id);
-
-    return this.#batcher.submit(async (tx, batch) => {
-      const uid = await liveStoreUid(tx, batch, store);
-      const secrets = await batch.secretsOf(uid);
-      if (!readAllowed(secrets, refs)) throw unknownSecret(id, refs, secrets);
-      const rows = await tx.getEntries(uid, uniqueKeyIds(refs));
-      checkVersion(firstInOrder(rows, refs), expected);
-      await tx.deleteEntries(
-        uid,
-        rows.map((r) => r.keyId),
-      );
-      for (const r of rows) batch.count(uid, r.fingerprint, -1, -sealedSize(r));
-      return { deleted: rows.length > 0 };
+    const store = await this.#deps.stores.get(id);
+    const result = await this.#deps.writes.run({
+      kind: "deleteValue",
+      storeId: id,
+      storeUid: store.row.uid,
+      refs,
+      expected,
     });
+    this.#deps.cache.written(store.row.uid, undefined, result.removedKeyIds);
+    return { deleted: result.deleted };
   }
 
   /**
@@ -292,42 +236,21 @@ export class DataPlane {
   ): Promise<StoreView> {
     const id = assertStoreId(input.storeId);
     requireAccess(caller, id, "write");
-    const fingerprint = assertBytes(
-      input.secretFingerprint,
-      limits.fingerprintBytes,
-      "secret_fingerprint",
-      "INVALID_FINGERPRINT",
-    );
+    const fingerprint = assertFingerprint(input.secretFingerprint, "secret_fingerprint");
     const known =
       input.knownSecretFingerprint.length === 0
         ? undefined
-        : assertBytes(
-            input.knownSecretFingerprint,
-            limits.fingerprintBytes,
-            "known_secret_fingerprint",
-            "INVALID_FINGERPRINT",
-          );
-    const store = await this.#stores.get(id);
-
-    await this.#batcher.submit(async (tx, batch) => {
-      const uid = await liveStoreUid(tx, batch, store);
-      const secrets = await batch.secretsOf(uid);
-      const hex = fingerprint.toString("hex");
-      if (secrets.has(hex)) return;
-      if (secrets.size > 0 && (known === undefined || !secrets.has(known.toString("hex")))) {
-        throw unknownSecret(
-          id,
-          known === undefined ? [] : [{ keyId: Buffer.alloc(0), fingerprint: known }],
-          secrets,
-        );
-      }
-      const now = Date.now();
-      await tx.insertSecret(uid, fingerprint, now);
-      secrets.set(hex, { fingerprint, entryCount: 0, registeredAt: now });
-      const snapshot = new Map(secrets);
-      batch.afterCommit(() => this.#stores.setSecrets(uid, snapshot));
+        : assertFingerprint(input.knownSecretFingerprint, "known_secret_fingerprint");
+    const store = await this.#deps.stores.get(id);
+    const result = await this.#deps.writes.run({
+      kind: "registerSecret",
+      storeId: id,
+      storeUid: store.row.uid,
+      fingerprint,
+      known,
     });
-    return describe(this.#repo, id);
+    this.#secretsChanged(store.row.uid, result.secrets);
+    return describe(this.#deps.reads, id);
   }
 
   /**
@@ -342,70 +265,35 @@ export class DataPlane {
   ): Promise<StoreView> {
     const id = assertStoreId(input.storeId);
     requireAccess(caller, id, "write");
-    const fingerprint = assertBytes(
-      input.secretFingerprint,
-      limits.fingerprintBytes,
-      "secret_fingerprint",
-      "INVALID_FINGERPRINT",
-    );
-    const store = await this.#stores.get(id);
-
-    await this.#batcher.submit(async (tx, batch) => {
-      const uid = await liveStoreUid(tx, batch, store);
-      const secrets = await batch.secretsOf(uid);
-      const hex = fingerprint.toString("hex");
-      if (!secrets.has(hex)) return;
-      // The entries themselves are the authority, not the counters.
-      const remaining = await tx.listEntries(uid, {
-        fingerprints: [fingerprint],
-        afterKeyId: undefined,
-        limit: 1,
-      });
-      if (remaining.length > 0) {
-        throw new VaultError(
-          "SECRET_IN_USE",
-          `entries in store "${id}" are still sealed under secret ${hex}: re-seal them first ("hexclave rotate-secret ${id}")`,
-          { metadata: { store_id: id, fingerprint: hex } },
-        );
-      }
-      await tx.deleteSecret(uid, fingerprint);
-      secrets.delete(hex);
-      const snapshot = new Map(secrets);
-      batch.afterCommit(() => this.#stores.setSecrets(uid, snapshot));
+    const fingerprint = assertFingerprint(input.secretFingerprint, "secret_fingerprint");
+    const store = await this.#deps.stores.get(id);
+    const result = await this.#deps.writes.run({
+      kind: "retireSecret",
+      storeId: id,
+      storeUid: store.row.uid,
+      fingerprint,
     });
-    return describe(this.#repo, id);
+    this.#secretsChanged(store.row.uid, result.secrets);
+    return describe(this.#deps.reads, id);
+  }
+
+  #secretsChanged(storeUid: Buffer, secrets: readonly SecretRow[] | undefined): void {
+    if (secrets !== undefined) this.#deps.stores.setSecrets(storeUid, bySecretHex(secrets));
   }
 
   async #requireReadable(store: LoadedStore, refs: readonly ValidKeyRef[]): Promise<void> {
     if (readAllowed(store.secrets, refs)) return;
     // Another replica may have registered the secret since the store was cached.
-    await this.#stores.refreshSecrets(store);
+    await this.#deps.stores.refreshSecrets(store);
     if (!readAllowed(store.secrets, refs)) throw unknownSecret(store.row.id, refs, store.secrets);
   }
 }
 
 /** Reads a store's view fresh from the database (counts change with every write). */
-export async function describe(repo: Repository, id: string): Promise<StoreView> {
-  const row = await repo.findStore(id);
+export async function describe(reads: RepositoryReads, id: string): Promise<StoreView> {
+  const row = await reads.findStore(id);
   if (row === undefined) throw storeNotFound(id);
-  return storeView(row, [...bySecretHex(await repo.listSecrets(row.uid)).values()]);
-}
-
-function storeNotFound(id: string): VaultError {
-  return new VaultError("STORE_NOT_FOUND", `store "${id}" does not exist`, {
-    metadata: { store_id: id },
-  });
-}
-
-/** The store's uid if it is still live in this transaction (it may have been deleted since it was cached). */
-async function liveStoreUid(
-  tx: RepositoryTransaction,
-  batch: WriteBatch,
-  store: LoadedStore,
-): Promise<Buffer> {
-  const live = await batch.liveStore(store.row.id, () => tx.findStore(store.row.id));
-  if (live === undefined || !live.uid.equals(store.row.uid)) throw storeNotFound(store.row.id);
-  return live.uid;
+  return storeView(row, [...bySecretHex(await reads.listSecrets(row.uid)).values()]);
 }
 
 function keyAndPrevious(input: GetValueInput): ValidKeyRef[] {
@@ -420,69 +308,11 @@ function keyAndPrevious(input: GetValueInput): ValidKeyRef[] {
   return [key, ...previous];
 }
 
+function assertFingerprint(value: Uint8Array, field: string): Buffer {
+  return assertBytes(value, limits.fingerprintBytes, field, "INVALID_FINGERPRINT");
+}
+
 function expectedVersion(value: number | undefined): number | undefined {
   if (value === undefined) return undefined;
   return assertIntInRange(value, "expected_version", { min: 0, max: Number.MAX_SAFE_INTEGER });
-}
-
-function checkVersion(current: EntryRow | undefined, expected: number | undefined): void {
-  if (expected === undefined) return;
-  const actual = current?.version ?? 0;
-  if (actual === expected) return;
-  throw new VaultError(
-    "VERSION_CONFLICT",
-    expected === 0
-      ? `the entry already exists (version ${actual}); nothing was written`
-      : `the entry is at version ${actual}, not ${expected}; read it again and retry`,
-    { metadata: { expected_version: String(expected), current_version: String(actual) } },
-  );
-}
-
-/** A stored entry's size as the client sent it: total_value_bytes counts sealed values, not at-rest overhead. */
-function sealedSize(row: EntryRow): number {
-  return row.blob.length - AT_REST_OVERHEAD;
-}
-
-function* splitByBytes(entries: readonly EntryView[], maxBytes: number): Generator<EntryView[]> {
-  let page: EntryView[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    if (page.length > 0 && bytes + entry.sealedValue.length > maxBytes) {
-      yield page;
-      page = [];
-      bytes = 0;
-    }
-    page.push(entry);
-    bytes += entry.sealedValue.length;
-  }
-  if (page.length > 0) yield page;
-}
-
-function uniqueKeyIds(refs: readonly ValidKeyRef[]): Buffer[] {
-  const seen = new Map<string, Buffer>();
-  for (const r of refs) seen.set(r.keyId.toString("hex"), r.keyId);
-  return [...seen.values()];
-}
-
-function firstInOrder(
-  rows: readonly EntryRow[],
-  refs: readonly ValidKeyRef[],
-): EntryRow | undefined {
-  for (const ref of refs) {
-    const row = rows.find((r) => r.keyId.equals(ref.keyId));
-    if (row !== undefined) return row;
-  }
-  return undefined;
-}
-
-function open(store: LoadedStore, row: EntryRow): EntryView {
-  try {
-    return entryView(row, openAtRest(store.dataKey, store.row.id, row.keyId, row.blob));
-  } catch (cause) {
-    throw new VaultError(
-      "DATA_CORRUPTED",
-      "a stored value failed its integrity check and cannot be returned",
-      { cause, metadata: { store_id: store.row.id } },
-    );
-  }
 }

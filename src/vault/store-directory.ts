@@ -1,4 +1,4 @@
-import { unwrapDataKey } from "../crypto/at-rest.js";
+import type { DataKeyRing } from "./data-key-ring.js";
 import type { RepositoryReads, SecretRow, StoreRow } from "./repository.js";
 import { VaultError } from "./vault-error.js";
 
@@ -31,14 +31,14 @@ export interface StoreDirectoryOptions {
  */
 export class StoreDirectory {
   readonly #reads: RepositoryReads;
-  readonly #masterKey: Buffer;
+  readonly #keys: DataKeyRing;
   readonly #ttlMs: number;
   readonly #cache = new Map<string, LoadedStore>();
   readonly #loading = new Map<string, Promise<LoadedStore>>();
 
-  constructor(reads: RepositoryReads, masterKey: Buffer, options: StoreDirectoryOptions = {}) {
+  constructor(reads: RepositoryReads, keys: DataKeyRing, options: StoreDirectoryOptions = {}) {
     this.#reads = reads;
-    this.#masterKey = masterKey;
+    this.#keys = keys;
     this.#ttlMs = options.cacheTtlMs ?? 5_000;
   }
 
@@ -77,7 +77,7 @@ export class StoreDirectory {
     const store = this.#cache.get(storeId);
     if (store === undefined) return;
     this.#cache.delete(storeId);
-    store.dataKey.fill(0);
+    this.#keys.drop(store.row.uid);
   }
 
   /** Drops every store and zeroes every key. */
@@ -97,25 +97,11 @@ export class StoreDirectory {
         },
       );
     }
-    // A reload after the TTL keeps the key already unwrapped: calls in flight still use it.
+    // A re-created store (same id, new uid) must not keep the old one's key.
     const previous = this.#cache.get(storeId);
-    let dataKey: Buffer;
-    if (previous?.row.uid.equals(row.uid)) {
-      dataKey = previous.dataKey;
-    } else {
-      if (previous !== undefined) this.evict(storeId);
-      try {
-        dataKey = unwrapDataKey(this.#masterKey, row.id, row.wrappedKey);
-      } catch (cause) {
-        throw new VaultError(
-          "DATA_CORRUPTED",
-          `the key of store "${storeId}" cannot be unwrapped`,
-          {
-            cause,
-          },
-        );
-      }
-    }
+    if (previous !== undefined && !previous.row.uid.equals(row.uid)) this.evict(storeId);
+    // The ring keeps a key unwrapped across reloads: calls in flight still use it.
+    const dataKey = this.#keys.keyFor(row);
     const secrets = bySecretHex(await this.#reads.listSecrets(row.uid));
     const loaded: LoadedStore = { row, dataKey, secrets, loadedAt: Date.now() };
     this.#cache.set(storeId, loaded);

@@ -2,37 +2,46 @@ import { masterKeyId } from "../crypto/at-rest.js";
 import { newAccessToken } from "./access-token.js";
 import { AdminPlane } from "./admin-plane.js";
 import { Authenticator } from "./authenticator.js";
+import { DataKeyRing } from "./data-key-ring.js";
 import { DataPlane } from "./data-plane.js";
-import type { Repository } from "./repository.js";
+import { EntryCache } from "./entry-cache.js";
+import { EntryReader } from "./entry-reader.js";
+import type { RepositoryReads } from "./repository.js";
 import { StoreDirectory } from "./store-directory.js";
-import { WriteBatcher, type WriteBatcherOptions } from "./write-batcher.js";
+import type { WriteExecutor } from "./write-executor.js";
 
 /** Options for {@link openVault}. */
 export interface VaultOptions {
-  readonly repository: Repository;
+  /** Reads for the calls' thread. */
+  readonly reads: RepositoryReads;
+  /** Where writes run (this thread, or the writer thread). */
+  readonly writes: WriteExecutor;
   /** 32 bytes; wraps every store's data key. */
   readonly masterKey: Buffer;
   /** An operator-given admin token (HEXCLAVE_ADMIN_TOKEN), never stored. */
   readonly bootstrapAdminToken?: string | undefined;
   /** How long tokens and stores are trusted from memory; see Authenticator and StoreDirectory. */
   readonly cacheTtlMs?: number;
-  readonly writes?: WriteBatcherOptions;
+  /**
+   * Bytes of recently used entries kept in memory (see EntryCache); 0 turns
+   * the cache off, as a server sharing its database with other writers must.
+   */
+  readonly entryCacheBytes: number;
   /** Told about background failures (store purges), which have no caller to tell. */
   readonly onBackgroundError?: (error: unknown, context: string) => void;
 }
 
-/** The vault: both planes over one repository, one write queue and one set of caches. */
+/** The vault: both planes over one set of reads, one write executor and one set of caches. */
 export interface Vault {
   readonly data: DataPlane;
   readonly admin: AdminPlane;
   readonly authenticator: Authenticator;
-  readonly writes: WriteBatcher;
   /**
    * Creates the first admin token if the database has no token at all.
    * @returns the token text (to hand to the operator once), or undefined.
    */
   createFirstAdminToken(): Promise<string | undefined>;
-  /** Finishes queued writes, stops purges, zeroes keys. The repository stays open. */
+  /** Stops purges, commits queued writes, zeroes keys. The reads stay open. */
   close(): Promise<void>;
 }
 
@@ -44,15 +53,16 @@ const PURGE_CHUNK = 2000;
  *
  * @throws Error if the master key is not the one existing stores were written with.
  * @example
- * const vault = await openVault({ repository, masterKey });
+ * const vault = await openVault({ reads, writes, masterKey, entryCacheBytes: 32 << 20 });
  */
 export async function openVault(options: VaultOptions): Promise<Vault> {
-  const { repository, masterKey } = options;
-  await assertMasterKeyMatches(repository, masterKey);
+  const { reads, writes, masterKey } = options;
+  await assertMasterKeyMatches(reads, masterKey);
   const ttl = options.cacheTtlMs === undefined ? {} : { cacheTtlMs: options.cacheTtlMs };
-  const writes = new WriteBatcher((work) => repository.transaction(work), options.writes);
-  const stores = new StoreDirectory(repository, masterKey, ttl);
-  const authenticator = new Authenticator(repository, writes, {
+  const keys = new DataKeyRing(masterKey);
+  const stores = new StoreDirectory(reads, keys, ttl);
+  const cache = new EntryCache(options.entryCacheBytes);
+  const authenticator = new Authenticator(reads, writes, {
     ...ttl,
     bootstrapAdminToken: options.bootstrapAdminToken,
   });
@@ -61,7 +71,7 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
   const purges = new Set<Promise<void>>();
 
   const purge = (storeUid: Buffer): void => {
-    const running = purgeStore(repository, writes, storeUid, stopping.signal)
+    const running = purgeStore(writes, storeUid, stopping.signal)
       .catch((error: unknown) => {
         if (!stopping.signal.aborted) report(error, "store purge");
       })
@@ -69,67 +79,63 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
     purges.add(running);
   };
 
-  const data = new DataPlane({ repository, stores, batcher: writes });
-  const admin = new AdminPlane({
-    repository,
+  const data = new DataPlane({
+    reads,
     stores,
-    batcher: writes,
-    authenticator,
-    masterKey,
-    purge,
+    entries: new EntryReader(reads, cache),
+    cache,
+    writes,
   });
-  for (const uid of await repository.listDeletedStoreUids()) purge(uid);
+  const admin = new AdminPlane({ reads, stores, cache, writes, authenticator, masterKey, purge });
+  for (const uid of await reads.listDeletedStoreUids()) purge(uid);
 
   return {
     data,
     admin,
     authenticator,
-    writes,
     async createFirstAdminToken() {
       const made = newAccessToken();
-      const created = await writes.submit(async (tx) => {
-        if ((await tx.countTokens()) > 0) return false;
-        await tx.insertToken({
-          id: made.id,
-          name: "bootstrap-admin",
-          secretHash: made.secretHash,
-          admin: true,
-          grants: [],
-          createdAt: Date.now(),
-          lastUsedAt: null,
-          revokedAt: null,
-        });
-        return true;
-      });
+      const row = {
+        id: made.id,
+        name: "bootstrap-admin",
+        secretHash: made.secretHash,
+        admin: true,
+        grants: [],
+        createdAt: Date.now(),
+        lastUsedAt: null,
+        revokedAt: null,
+      };
+      const created = await writes.run({ kind: "insertToken", row, onlyIfNone: true });
       return created ? made.token : undefined;
     },
     async close() {
       stopping.abort();
-      await writes.close();
       await Promise.allSettled([...purges]);
+      await writes.close();
       stores.clear();
+      cache.clear();
+      keys.clear();
     },
   };
 }
 
 async function purgeStore(
-  repository: Repository,
-  writes: WriteBatcher,
+  writes: WriteExecutor,
   storeUid: Buffer,
   signal: AbortSignal,
 ): Promise<void> {
   while (!signal.aborted) {
-    const purged = await writes.submit((tx) => tx.purgeEntries(storeUid, PURGE_CHUNK));
+    const purged = await writes.run({ kind: "purgeEntries", storeUid, limit: PURGE_CHUNK });
     if (purged === 0) break;
   }
   if (signal.aborted) return;
-  await writes.submit((tx) => tx.deleteStoreRows(storeUid));
-  await repository.scrub();
+  await writes.run({ kind: "deleteStoreRows", storeUid });
+  await writes.scrub();
 }
 
-async function assertMasterKeyMatches(repository: Repository, masterKey: Buffer): Promise<void> {
+async function assertMasterKeyMatches(reads: RepositoryReads, masterKey: Buffer): Promise<void> {
   const id = masterKeyId(masterKey);
-  const mismatched = (await repository.listStores()).filter((s) => !s.masterKeyId.equals(id));
+  const mismatched = (await reads.listStores()).filter((s) => !s.masterKeyId.equals(id));
   if (mismatched.length > 0) {
     throw new Error(
       `the master key (id ${id.toString("hex")}) is not the one stores ${mismatched

@@ -32,7 +32,9 @@ const stores: Record<string, DataVaultStore> = {};
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "hexclave-swap-"));
-  f = await startClientFixture({ dataDir });
+  // Rows are moved under the running server: with the entry cache off, every
+  // read goes to the database and meets the moved rows.
+  f = await startClientFixture({ dataDir, env: { HEXCLAVE_CACHE_MB: "0" } });
   const client = f.client();
   // Naive swaps in one pair of stores, malicious ones in another, so a listing meets only one kind.
   for (const id of ["naive-a", "naive-b", "evil-a", "evil-b"]) {

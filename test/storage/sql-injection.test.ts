@@ -6,9 +6,11 @@ import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRepository } from "../../src/storage/open-repository.js";
 import { callerOf } from "../../src/vault/caller.js";
+import { DataKeyRing } from "../../src/vault/data-key-ring.js";
 import type { Repository } from "../../src/vault/repository.js";
 import { openVault, type Vault } from "../../src/vault/vault.js";
 import { isVaultError } from "../../src/vault/vault-error.js";
+import { InlineWriteExecutor } from "../../src/vault/write-executor.js";
 import {
   bearer,
   call,
@@ -328,7 +330,13 @@ describe("malformed store ids are refused before any query runs", () => {
         };
       },
     });
-    vault = await openVault({ repository, masterKey: randomBytes(32) });
+    const masterKey = randomBytes(32);
+    vault = await openVault({
+      reads: repository,
+      writes: new InlineWriteExecutor(repository, new DataKeyRing(masterKey)),
+      masterKey,
+      entryCacheBytes: 0,
+    });
   });
 
   afterAll(async () => {

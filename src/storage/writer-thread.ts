@@ -1,0 +1,164 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { VaultError } from "../vault/vault-error.js";
+import type { WriteBatcherOptions } from "../vault/write-batcher.js";
+import type { ResultOf, WriteCommand } from "../vault/write-command.js";
+import type { WriteExecutor } from "../vault/write-executor.js";
+import {
+  deserializeError,
+  type FromWriter,
+  reviveBuffers,
+  type ToWriter,
+  type WriterJob,
+} from "./writer-messages.js";
+
+/** Options for {@link startWriterThread}. */
+export interface WriterThreadOptions {
+  /** The SQLite file. */
+  readonly path: string;
+  readonly masterKey: Buffer;
+  readonly writes?: WriteBatcherOptions;
+  /** Told if the writer thread dies: no write can succeed after that. */
+  readonly onFailure?: (error: Error) => void;
+}
+
+interface Pending {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Starts the writer thread and returns the executor that feeds it. Commands
+ * arriving in one turn of the event loop travel in one message; results come
+ * back the same way, each only after its transaction committed.
+ *
+ * @throws Error if the worker cannot open the database.
+ * @example
+ * const writes = await startWriterThread({ path: "/data/hexclave.db", masterKey });
+ */
+export async function startWriterThread(options: WriterThreadOptions): Promise<WriteExecutor> {
+  const worker = new Worker(workerPath(), {
+    workerData: { path: options.path, masterKey: options.masterKey, writes: options.writes ?? {} },
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    worker.once("error", onError);
+    worker.once("message", (message: FromWriter) => {
+      worker.off("error", onError);
+      if (message.type === "ready") resolve();
+      else reject(new Error(`writer thread said ${message.type} before ready`));
+    });
+  });
+  return new WriterThread(worker, options);
+}
+
+class WriterThread implements WriteExecutor {
+  readonly #worker: Worker;
+  readonly #maxQueued: number;
+  readonly #pending = new Map<number, Pending>();
+  #outbox: WriterJob[] = [];
+  #nextId = 1;
+  #flushing = false;
+  #closing: Promise<void> | undefined;
+  #failure: Error | undefined;
+
+  constructor(worker: Worker, options: WriterThreadOptions) {
+    this.#worker = worker;
+    this.#maxQueued = options.writes?.maxQueued ?? 10_000;
+    worker.on("message", (message: FromWriter) => {
+      if (message.type === "results") {
+        for (const result of message.results) {
+          const pending = this.#pending.get(result.id);
+          this.#pending.delete(result.id);
+          if (result.ok) pending?.resolve(reviveBuffers(result.value));
+          else pending?.reject(deserializeError(result.error));
+        }
+      }
+    });
+    const fail = (error: Error): void => {
+      this.#failure ??= error;
+      for (const pending of this.#pending.values()) pending.reject(error);
+      this.#pending.clear();
+      options.onFailure?.(error);
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => {
+      if (this.#closing === undefined) fail(new Error(`the writer thread exited (code ${code})`));
+    });
+  }
+
+  run<C extends WriteCommand>(command: C): Promise<ResultOf<C>> {
+    return this.#enqueue((id) => ({ id, command })) as Promise<ResultOf<C>>;
+  }
+
+  async scrub(): Promise<void> {
+    await this.#enqueue((id) => ({ id, scrub: true }));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#flush();
+      if (this.#failure === undefined) {
+        await new Promise<void>((resolve) => {
+          this.#worker.on("message", (message: FromWriter) => {
+            if (message.type === "closed") resolve();
+          });
+          this.#worker.once("exit", () => resolve());
+          this.#post({ type: "close" });
+        });
+      }
+      for (const pending of this.#pending.values()) pending.reject(shuttingDown());
+      this.#pending.clear();
+      await this.#worker.terminate();
+    })();
+    return this.#closing;
+  }
+
+  #enqueue(job: (id: number) => WriterJob): Promise<unknown> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (this.#closing !== undefined) return Promise.reject(shuttingDown());
+    if (this.#pending.size >= this.#maxQueued) {
+      return Promise.reject(
+        new VaultError("OVERLOADED", "the server has too many writes waiting: retry with backoff", {
+          metadata: { queued: String(this.#pending.size) },
+        }),
+      );
+    }
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#outbox.push(job(id));
+      if (!this.#flushing) {
+        this.#flushing = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushing = false;
+    if (this.#outbox.length === 0) return;
+    this.#post({ type: "run", jobs: this.#outbox });
+    this.#outbox = [];
+  }
+
+  #post(message: ToWriter): void {
+    this.#worker.postMessage(message);
+  }
+}
+
+function shuttingDown(): VaultError {
+  return new VaultError(
+    "SHUTTING_DOWN",
+    "the server is shutting down: retry against another instance",
+  );
+}
+
+/** The worker's entry point; from TypeScript sources (tests), the build's, which `npm test` makes first. */
+function workerPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith(".ts"))
+    return join(dirname(here), "../../dist/src/storage/writer-thread-worker.js");
+  return join(dirname(here), "writer-thread-worker.js");
+}

@@ -1,0 +1,53 @@
+import { unwrapDataKey } from "../crypto/at-rest.js";
+import type { StoreRow } from "./repository.js";
+import { VaultError } from "./vault-error.js";
+
+/**
+ * Stores' data keys, unwrapped once and kept in memory by store uid, so no
+ * call pays for unwrapping. Keys are zeroed when dropped.
+ *
+ * @example
+ * const dataKey = ring.keyFor(storeRow);
+ */
+export class DataKeyRing {
+  readonly #masterKey: Buffer;
+  readonly #keys = new Map<string, Buffer>();
+
+  constructor(masterKey: Buffer) {
+    this.#masterKey = masterKey;
+  }
+
+  /**
+   * The store's data key.
+   *
+   * @throws VaultError DATA_CORRUPTED if the wrapped key does not open under the master key.
+   */
+  keyFor(row: StoreRow): Buffer {
+    const uid = row.uid.toString("latin1");
+    let key = this.#keys.get(uid);
+    if (key === undefined) {
+      try {
+        key = unwrapDataKey(this.#masterKey, row.id, row.wrappedKey);
+      } catch (cause) {
+        throw new VaultError("DATA_CORRUPTED", `the key of store "${row.id}" cannot be unwrapped`, {
+          cause,
+        });
+      }
+      this.#keys.set(uid, key);
+    }
+    return key;
+  }
+
+  /** Zeroes and forgets a store's key, e.g. once the store is deleted. */
+  drop(storeUid: Buffer): void {
+    const uid = storeUid.toString("latin1");
+    this.#keys.get(uid)?.fill(0);
+    this.#keys.delete(uid);
+  }
+
+  /** Zeroes and forgets every key. */
+  clear(): void {
+    for (const key of this.#keys.values()) key.fill(0);
+    this.#keys.clear();
+  }
+}

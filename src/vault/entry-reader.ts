@@ -1,0 +1,121 @@
+import { openAtRest } from "../crypto/at-rest.js";
+import type { ValidKeyRef } from "./assertions.js";
+import type { EntryCache } from "./entry-cache.js";
+import { firstInOrder, uniqueKeyIds } from "./entry-rules.js";
+import { limits } from "./limits.js";
+import type { EntryListQuery, EntryRow, RepositoryReads } from "./repository.js";
+import type { LoadedStore } from "./store-directory.js";
+import { VaultError } from "./vault-error.js";
+import { type EntryView, entryView } from "./views.js";
+
+/**
+ * Reads entries: from the entry cache when it can answer, else from the
+ * database with the at-rest layer opened (and the result offered to the cache).
+ */
+export class EntryReader {
+  readonly #reads: RepositoryReads;
+  readonly #cache: EntryCache;
+
+  constructor(reads: RepositoryReads, cache: EntryCache) {
+    this.#reads = reads;
+    this.#cache = cache;
+  }
+
+  /** The entry of the first ref that exists, or undefined. */
+  async first(store: LoadedStore, refs: readonly ValidKeyRef[]): Promise<EntryView | undefined> {
+    const uid = store.row.uid;
+    // Only the first ref's hit is conclusive: a later ref's copy never beats the current one.
+    const hit = this.#cache.get(uid, (refs[0] as ValidKeyRef).keyId);
+    if (hit !== undefined) return hit;
+    const epoch = this.#cache.epoch;
+    const rows = await this.#reads.getEntries(uid, uniqueKeyIds(refs));
+    const row = firstInOrder(rows, refs);
+    if (row === undefined) return undefined;
+    const entry = open(store, row);
+    this.#cache.offer(uid, entry, epoch);
+    return entry;
+  }
+
+  /** Every ref's entry that exists, in request order, each once. */
+  async all(store: LoadedStore, refs: readonly ValidKeyRef[]): Promise<EntryView[]> {
+    const uid = store.row.uid;
+    const found = new Map<string, EntryView>();
+    const missing: Buffer[] = [];
+    for (const keyId of uniqueKeyIds(refs)) {
+      const hit = this.#cache.get(uid, keyId);
+      if (hit === undefined) missing.push(keyId);
+      else found.set(keyId.toString("latin1"), hit);
+    }
+    if (missing.length > 0) {
+      const epoch = this.#cache.epoch;
+      for (const row of await this.#reads.getEntries(uid, missing)) {
+        const entry = open(store, row);
+        this.#cache.offer(uid, entry, epoch);
+        found.set(row.keyId.toString("latin1"), entry);
+      }
+    }
+    const out: EntryView[] = [];
+    let bytes = 0;
+    for (const keyId of uniqueKeyIds(refs)) {
+      const entry = found.get(keyId.toString("latin1"));
+      if (entry === undefined) continue;
+      bytes += entry.sealedValue.length;
+      if (bytes > limits.maxResponseBytes) {
+        throw new VaultError(
+          "RESPONSE_TOO_LARGE",
+          `the values asked for exceed ${limits.maxResponseBytes} bytes in one response: ask for fewer keys per call`,
+          { metadata: { limit: String(limits.maxResponseBytes) } },
+        );
+      }
+      out.push(entry);
+    }
+    return out;
+  }
+
+  /** Pages of a store's entries in key id order (not cached: a listing would evict the hot set). */
+  async *pages(
+    store: LoadedStore,
+    query: Omit<EntryListQuery, "afterKeyId"> & { afterKeyId: Buffer | undefined },
+    signal: AbortSignal,
+  ): AsyncGenerator<EntryView[]> {
+    let after = query.afterKeyId;
+    while (!signal.aborted) {
+      const rows = await this.#reads.listEntries(store.row.uid, { ...query, afterKeyId: after });
+      if (rows.length === 0) return;
+      // A page of large values could exceed the gRPC message size: split it by bytes.
+      yield* splitByBytes(
+        rows.map((row) => open(store, row)),
+        limits.maxStreamPageBytes,
+      );
+      if (rows.length < query.limit) return;
+      after = (rows[rows.length - 1] as EntryRow).keyId;
+    }
+  }
+}
+
+function open(store: LoadedStore, row: EntryRow): EntryView {
+  try {
+    return entryView(row, openAtRest(store.dataKey, store.row.id, row.keyId, row.blob));
+  } catch (cause) {
+    throw new VaultError(
+      "DATA_CORRUPTED",
+      "a stored value failed its integrity check and cannot be returned",
+      { cause, metadata: { store_id: store.row.id } },
+    );
+  }
+}
+
+function* splitByBytes(entries: readonly EntryView[], maxBytes: number): Generator<EntryView[]> {
+  let page: EntryView[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    if (page.length > 0 && bytes + entry.sealedValue.length > maxBytes) {
+      yield page;
+      page = [];
+      bytes = 0;
+    }
+    page.push(entry);
+    bytes += entry.sealedValue.length;
+  }
+  if (page.length > 0) yield page;
+}

@@ -1,0 +1,59 @@
+import { AT_REST_OVERHEAD } from "../crypto/at-rest.js";
+import type { ValidKeyRef } from "./assertions.js";
+import type { EntryRow } from "./repository.js";
+import { VaultError } from "./vault-error.js";
+
+/**
+ * How an entry named by several key refs (its key under the current secret,
+ * then under previous ones) is read and versioned. Shared by the read path
+ * and the write commands so both see one entry the same way.
+ */
+
+/** The row of the first ref that exists: the current secret's copy wins. */
+export function firstInOrder(
+  rows: readonly EntryRow[],
+  refs: readonly ValidKeyRef[],
+): EntryRow | undefined {
+  for (const ref of refs) {
+    const row = rows.find((r) => r.keyId.equals(ref.keyId));
+    if (row !== undefined) return row;
+  }
+  return undefined;
+}
+
+/** The distinct key ids of `refs`, in order. */
+export function uniqueKeyIds(refs: readonly ValidKeyRef[]): Buffer[] {
+  const seen = new Map<string, Buffer>();
+  for (const r of refs) seen.set(r.keyId.toString("latin1"), r.keyId);
+  return [...seen.values()];
+}
+
+/**
+ * Asserts a check-and-set's expected version (0: must not exist).
+ *
+ * @throws VaultError VERSION_CONFLICT with the current version.
+ */
+export function checkVersion(current: EntryRow | undefined, expected: number | undefined): void {
+  if (expected === undefined) return;
+  const actual = current?.version ?? 0;
+  if (actual === expected) return;
+  throw new VaultError(
+    "VERSION_CONFLICT",
+    expected === 0
+      ? `the entry already exists (version ${actual}); nothing was written`
+      : `the entry is at version ${actual}, not ${expected}; read it again and retry`,
+    { metadata: { expected_version: String(expected), current_version: String(actual) } },
+  );
+}
+
+/** A stored entry's size as the client sent it: total_value_bytes counts sealed values, not at-rest overhead. */
+export function sealedSize(row: EntryRow): number {
+  return row.blob.length - AT_REST_OVERHEAD;
+}
+
+/** The error for a store that does not exist (or stopped existing). */
+export function storeNotFound(id: string): VaultError {
+  return new VaultError("STORE_NOT_FOUND", `store "${id}" does not exist`, {
+    metadata: { store_id: id },
+  });
+}

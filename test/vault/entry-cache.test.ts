@@ -1,0 +1,79 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { EntryCache } from "../../src/vault/entry-cache.js";
+import type { EntryView } from "../../src/vault/views.js";
+
+const uid = randomBytes(16);
+const entry = (keyId: Buffer, version: number, bytes = 345): EntryView => ({
+  keyId,
+  fingerprint: Buffer.alloc(8, 1),
+  sealedValue: Buffer.alloc(bytes, version),
+  version,
+  updatedAt: version,
+});
+
+describe("EntryCache", () => {
+  it("serves what writes put, and forgets what writes removed", () => {
+    const cache = new EntryCache(1 << 20);
+    const a = randomBytes(32);
+    const b = randomBytes(32);
+    cache.written(uid, entry(a, 1), []);
+    cache.written(uid, entry(b, 1), []);
+    expect(cache.get(uid, a)?.version).toBe(1);
+    cache.written(uid, entry(b, 2), [a]);
+    expect(cache.get(uid, a)).toBeUndefined();
+    expect(cache.get(uid, b)?.version).toBe(2);
+    cache.written(uid, undefined, [b]);
+    expect(cache.get(uid, b)).toBeUndefined();
+  });
+
+  it("a slow read cannot put back a value that a write replaced while it was loading", () => {
+    const cache = new EntryCache(1 << 20);
+    const k = randomBytes(32);
+    const epoch = cache.epoch; // read starts, loads version 1 from the database…
+    cache.written(uid, entry(k, 2), []); // …a write is acknowledged meanwhile…
+    cache.offer(uid, entry(k, 1), epoch); // …the read offers what it loaded.
+    expect(cache.get(uid, k)?.version).toBe(2);
+  });
+
+  it("a slow read cannot bring back an entry that a delete removed while it was loading", () => {
+    const cache = new EntryCache(1 << 20);
+    const k = randomBytes(32);
+    const epoch = cache.epoch;
+    cache.written(uid, undefined, [k]);
+    cache.offer(uid, entry(k, 1), epoch);
+    expect(cache.get(uid, k)).toBeUndefined();
+  });
+
+  it("keeps to its byte budget, least recently used out first", () => {
+    const cache = new EntryCache(3 * (345 + 200));
+    const keys = [randomBytes(32), randomBytes(32), randomBytes(32), randomBytes(32)];
+    for (const k of keys.slice(0, 3)) cache.offer(uid, entry(k, 1), cache.epoch);
+    cache.get(uid, keys[0] as Buffer); // now the most recently used
+    cache.offer(uid, entry(keys[3] as Buffer, 1), cache.epoch);
+    expect(cache.bytes).toBeLessThanOrEqual(3 * (345 + 200));
+    expect(cache.get(uid, keys[1] as Buffer)).toBeUndefined();
+    expect(cache.get(uid, keys[0] as Buffer)).toBeDefined();
+    expect(cache.get(uid, keys[3] as Buffer)).toBeDefined();
+  });
+
+  it("drops a deleted store's entries and only those", () => {
+    const cache = new EntryCache(1 << 20);
+    const other = randomBytes(16);
+    const k = randomBytes(32);
+    cache.written(uid, entry(k, 1), []);
+    cache.written(other, entry(k, 1), []);
+    cache.dropStore(uid);
+    expect(cache.get(uid, k)).toBeUndefined();
+    expect(cache.get(other, k)).toBeDefined();
+  });
+
+  it("with a budget of 0 holds nothing", () => {
+    const cache = new EntryCache(0);
+    const k = randomBytes(32);
+    cache.written(uid, entry(k, 1), []);
+    cache.offer(uid, entry(k, 1), cache.epoch);
+    expect(cache.get(uid, k)).toBeUndefined();
+    expect(cache.bytes).toBe(0);
+  });
+});
