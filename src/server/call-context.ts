@@ -48,17 +48,19 @@ export function unary<Req, Res>(
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const started = performance.now();
     const requestId = deps.requestId();
-    const controller = abortOnCancel(call);
+    const cancellation = new Cancellation(call);
     const done = deps.authenticator
       .authenticate(authorizationOf(call.metadata))
-      .then((caller) => handler(call.request, { caller, signal: controller.signal, requestId }))
+      .then((caller) => handler(call.request, contextOf(caller, cancellation, requestId)))
       .then(
         (response) => {
+          cancellation.finish();
           callback(null, response);
           logCall(deps.log, method, requestId, started, undefined);
         },
         (error: unknown) => {
           const result = toCallStatus(error, requestId);
+          cancellation.finish();
           callback(result);
           logCall(deps.log, method, requestId, started, { ...result, error });
         },
@@ -79,29 +81,30 @@ export function serverStream<Req, Res>(
   return (call: ServerWritableStream<Req, Res>) => {
     const started = performance.now();
     const requestId = deps.requestId();
-    const controller = abortOnCancel(call);
+    const cancellation = new Cancellation(call);
+    const signal = cancellation.signal;
     const run = async (): Promise<void> => {
       const caller = await deps.authenticator.authenticate(authorizationOf(call.metadata));
-      for await (const message of handler(call.request, {
-        caller,
-        signal: controller.signal,
-        requestId,
-      })) {
-        if (controller.signal.aborted) return;
-        if (!call.write(message)) await drained(call, controller.signal);
+      for await (const message of handler(
+        call.request,
+        contextOf(caller, cancellation, requestId),
+      )) {
+        if (signal.aborted) return;
+        if (!call.write(message)) await drained(call, signal);
       }
     };
     const done = run().then(
       () => {
-        if (!controller.signal.aborted) call.end();
+        cancellation.finish();
+        if (!signal.aborted) call.end();
         logCall(deps.log, method, requestId, started, undefined);
       },
       (error: unknown) => {
         const result = toCallStatus(error, requestId);
+        cancellation.finish();
         // grpc-js ends a server stream with a status only through its "error" event;
         // destroy() would close it with no status and leave the client waiting.
-        if (!controller.signal.aborted)
-          call.emit("error", Object.assign(new Error(result.details), result));
+        if (!signal.aborted) call.emit("error", Object.assign(new Error(result.details), result));
         logCall(deps.log, method, requestId, started, { ...result, error });
       },
     );
@@ -114,12 +117,47 @@ function authorizationOf(metadata: Metadata): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-function abortOnCancel(call: {
-  on(event: "cancelled", listener: () => void): unknown;
-}): AbortController {
-  const controller = new AbortController();
-  call.on("cancelled", () => controller.abort());
-  return controller;
+/**
+ * A call's abort signal, made only when a handler asks for it. grpc-js
+ * reports every stream's close as "cancelled", finished or not; building an
+ * AbortController (and aborting it) on every call cost more than a cached
+ * read. Closes after the handler finished are not cancellations.
+ */
+class Cancellation {
+  #controller: AbortController | undefined;
+  #cancelled = false;
+  #finished = false;
+
+  constructor(call: { on(event: "cancelled", listener: () => void): unknown }) {
+    call.on("cancelled", () => {
+      if (this.#finished) return;
+      this.#cancelled = true;
+      this.#controller?.abort();
+    });
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#cancelled) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  /** The handler is done: a close from now on is the normal end of the call. */
+  finish(): void {
+    this.#finished = true;
+  }
+}
+
+function contextOf(caller: Caller, cancellation: Cancellation, requestId: string): CallContext {
+  return {
+    caller,
+    requestId,
+    get signal() {
+      return cancellation.signal;
+    },
+  };
 }
 
 function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
