@@ -21,7 +21,7 @@ const ENTRY_OVERHEAD_BYTES = 200;
  */
 export class EntryCache {
   readonly #maxBytes: number;
-  readonly #entries = new Map<string, EntryView>();
+  readonly #entries = new Map<string, Slot>();
   #bytes = 0;
   #epoch = 0;
 
@@ -43,25 +43,22 @@ export class EntryCache {
   /** The cached entry, marking it recently used. */
   get(storeUid: Buffer, keyId: Buffer): EntryView | undefined {
     if (this.#maxBytes === 0) return undefined;
-    const key = slot(storeUid, keyId);
-    const entry = this.#entries.get(key);
-    if (entry !== undefined) {
-      this.#entries.delete(key);
-      this.#entries.set(key, entry);
-    }
-    return entry;
+    const found = this.#entries.get(slotKey(storeUid, keyId));
+    if (found === undefined) return undefined;
+    found.used = true;
+    return found.entry;
   }
 
   /** Caches what a read loaded, unless a write was acknowledged since `epoch`. */
   offer(storeUid: Buffer, entry: EntryView, epoch: number): void {
-    if (epoch === this.#epoch) this.#put(slot(storeUid, entry.keyId), entry);
+    if (epoch === this.#epoch) this.#put(slotKey(storeUid, entry.keyId), entry);
   }
 
   /** Records an acknowledged write: the new entry, and the key ids it removed. */
   written(storeUid: Buffer, entry: EntryView | undefined, removedKeyIds: readonly Buffer[]): void {
     this.#epoch += 1;
-    for (const keyId of removedKeyIds) this.#delete(slot(storeUid, keyId));
-    if (entry !== undefined) this.#put(slot(storeUid, entry.keyId), entry);
+    for (const keyId of removedKeyIds) this.#delete(slotKey(storeUid, keyId));
+    if (entry !== undefined) this.#put(slotKey(storeUid, entry.keyId), entry);
   }
 
   /** Drops every entry of a store (deleted). */
@@ -83,12 +80,18 @@ export class EntryCache {
   #put(key: string, entry: EntryView): void {
     if (this.#maxBytes === 0) return;
     this.#delete(key);
-    this.#entries.set(key, entry);
+    this.#entries.set(key, { entry, used: false });
     this.#bytes += size(entry);
-    for (const [oldest, old] of this.#entries) {
-      if (this.#bytes <= this.#maxBytes) break;
+    // Sweep from the oldest: a used entry gets a second chance at the back.
+    while (this.#bytes > this.#maxBytes) {
+      const [oldest, found] = this.#entries.entries().next().value as [string, Slot];
       this.#entries.delete(oldest);
-      this.#bytes -= size(old);
+      if (found.used && oldest !== key) {
+        found.used = false;
+        this.#entries.set(oldest, found);
+      } else {
+        this.#bytes -= size(found.entry);
+      }
     }
   }
 
@@ -96,11 +99,17 @@ export class EntryCache {
     const old = this.#entries.get(key);
     if (old === undefined) return;
     this.#entries.delete(key);
-    this.#bytes -= size(old);
+    this.#bytes -= size(old.entry);
   }
 }
 
-function slot(storeUid: Buffer, keyId: Buffer): string {
+interface Slot {
+  readonly entry: EntryView;
+  /** Read since the last sweep passed it. */
+  used: boolean;
+}
+
+function slotKey(storeUid: Buffer, keyId: Buffer): string {
   // latin1 maps bytes 1:1 to code units: a cheap, exact string key.
   return storeUid.toString("latin1") + keyId.toString("latin1");
 }
