@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { assertBytes, assertStoreId, assertUint8Array } from "./assertions.js";
 import { decryptionFailed } from "./crypto-error.js";
-import { TAG_LENGTH } from "./format-v1.js";
-import { ascii, gcmDecrypt, gcmEncrypt, hkdf, hmacSha256 } from "./primitives.js";
+import { TAG_LENGTH, ZERO_NONCE } from "./format-v1.js";
+import { hkdfExpand } from "./hkdf-expand.js";
+import { ascii, gcmDecrypt, gcmEncryptInto, hmacSha256 } from "./primitives.js";
 
 /**
  * Server-side encryption at rest (DESIGN.md §5; docs/sealing.md "At rest"). The server never
@@ -21,6 +22,8 @@ export const MASTER_KEY_ID_LENGTH = 8;
 const IV_LENGTH = 12;
 const AT_REST_SALT_LENGTH = 32;
 const AT_REST_KEY_ID_LENGTH = 32;
+/** A blob's one-time AES-256 key: one SHA-256 block, so one HMAC. */
+const BLOB_KEY_LENGTH = 32;
 /** version ‖ iv ‖ 32-byte ciphertext ‖ tag. */
 export const WRAPPED_DATA_KEY_LENGTH = 1 + IV_LENGTH + DATA_KEY_LENGTH + TAG_LENGTH;
 /** Bytes sealAtRest adds to a blob: version ‖ salt ‖ … ‖ tag. */
@@ -31,9 +34,18 @@ const LABEL_WRAP_KEY = ascii("hexclave/v1/wrap-key");
 const LABEL_WRAP_AAD = ascii("hexclave/v1/wrap-data-key");
 const LABEL_AT_REST = ascii("hexclave/v1/at-rest");
 
-function storeIdBytes(storeId: string): Buffer {
-  const id = Buffer.from(storeId, "utf8");
-  return Buffer.concat([Buffer.of(id.length), id]);
+/**
+ * Writes u8 len(store id) ‖ store id at `offset` and returns the offset after it. Store ids
+ * are ASCII (assertStoreId ran first), so the string's length is its byte length.
+ */
+function writeStoreId(out: Buffer, offset: number, storeId: string): number {
+  out[offset] = storeId.length;
+  return offset + 1 + out.write(storeId, offset + 1, "ascii");
+}
+
+/** masterKeyId without the assertion, for callers that already checked the key. */
+function idOfMasterKey(masterKey: Uint8Array): Buffer {
+  return hmacSha256(masterKey, LABEL_MASTER_KEY_ID).subarray(0, MASTER_KEY_ID_LENGTH);
 }
 
 /**
@@ -47,7 +59,7 @@ function storeIdBytes(storeId: string): Buffer {
  */
 export function masterKeyId(masterKey: Uint8Array): Buffer {
   assertBytes("masterKey", masterKey, MASTER_KEY_LENGTH);
-  return hmacSha256(masterKey, LABEL_MASTER_KEY_ID).subarray(0, MASTER_KEY_ID_LENGTH);
+  return idOfMasterKey(masterKey);
 }
 
 /**
@@ -65,12 +77,12 @@ export function generateDataKey(): Buffer {
 
 /** AAD of a wrapped data key: label ‖ version ‖ u8 len(store id) ‖ store id ‖ master key id. */
 function wrapAad(masterKey: Uint8Array, storeId: string): Buffer {
-  return Buffer.concat([
-    LABEL_WRAP_AAD,
-    Buffer.of(AT_REST_VERSION),
-    storeIdBytes(storeId),
-    masterKeyId(masterKey),
-  ]);
+  const aad = Buffer.allocUnsafe(LABEL_WRAP_AAD.length + 2 + storeId.length + MASTER_KEY_ID_LENGTH);
+  LABEL_WRAP_AAD.copy(aad, 0);
+  aad[LABEL_WRAP_AAD.length] = AT_REST_VERSION;
+  const end = writeStoreId(aad, LABEL_WRAP_AAD.length + 1, storeId);
+  idOfMasterKey(masterKey).copy(aad, end);
+  return aad;
 }
 
 /** The master key only ever keys HMAC; the AES key is derived, so no key serves two algorithms. */
@@ -116,8 +128,11 @@ export function wrapDataKeyWithIv(
   assertBytes("iv", iv, IV_LENGTH);
   const key = wrapKey(masterKey);
   try {
-    const sealed = gcmEncrypt(key, iv, wrapAad(masterKey, storeId), dataKey);
-    return Buffer.concat([Buffer.of(AT_REST_VERSION), iv, sealed]);
+    const wrapped = Buffer.allocUnsafe(WRAPPED_DATA_KEY_LENGTH);
+    wrapped[0] = AT_REST_VERSION;
+    wrapped.set(iv, 1);
+    gcmEncryptInto(key, iv, wrapAad(masterKey, storeId), dataKey, wrapped, 1 + IV_LENGTH);
+    return wrapped;
   } finally {
     key.fill(0);
   }
@@ -158,12 +173,21 @@ export function unwrapDataKey(masterKey: Uint8Array, storeId: string, wrapped: U
 
 /** AAD of a blob at rest: version ‖ u8 len(store id) ‖ store id ‖ key id. */
 function blobAad(storeId: string, keyId: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.of(AT_REST_VERSION), storeIdBytes(storeId), keyId]);
+  const aad = Buffer.allocUnsafe(2 + storeId.length + AT_REST_KEY_ID_LENGTH);
+  aad[0] = AT_REST_VERSION;
+  aad.set(keyId, writeStoreId(aad, 1, storeId));
+  return aad;
 }
 
-/** One-time AES key ‖ nonce for one blob: HKDF-SHA256(data key, salt, "hexclave/v1/at-rest", 44). */
-function blobKeys(dataKey: Uint8Array, salt: Uint8Array): Buffer {
-  return hkdf(dataKey, salt, LABEL_AT_REST, 32 + IV_LENGTH);
+/**
+ * One blob's one-time AES key: HKDF-Expand-SHA256(data key, "hexclave/v1/at-rest" ‖ salt, 32),
+ * which is one HMAC-SHA256. Expand alone suffices: the data key is 32 random bytes already.
+ */
+function blobKey(dataKey: Uint8Array, salt: Uint8Array): Buffer {
+  const info = Buffer.allocUnsafe(LABEL_AT_REST.length + AT_REST_SALT_LENGTH);
+  LABEL_AT_REST.copy(info, 0);
+  info.set(salt, LABEL_AT_REST.length);
+  return hkdfExpand("sha256", dataKey, info, BLOB_KEY_LENGTH);
 }
 
 function assertBlobInputs(dataKey: unknown, storeId: unknown, keyId: unknown): void {
@@ -177,7 +201,8 @@ function assertBlobInputs(dataKey: unknown, storeId: unknown, keyId: unknown): v
  *
  * One data key may seal billions of blobs over a store's life, past the 2^32 bound for random
  * 96-bit GCM nonces under one key. So each blob gets its own key from a random 32-byte salt
- * (one HKDF + one GCM: cheap enough for the hot path), and no GCM key is ever used twice.
+ * (one HMAC + one GCM: cheap enough for the hot path); no GCM key is ever used twice, which
+ * is also why the nonce can be 12 zero bytes.
  *
  * @throws {CryptoError} INVALID_INPUT for a data key or key id that is not 32 bytes, a bad
  *   store id, or a blob that is not a Uint8Array.
@@ -214,12 +239,15 @@ export function sealAtRestWithSalt(
   assertBlobInputs(dataKey, storeId, keyId);
   assertUint8Array("blob", blob);
   assertBytes("salt", salt, AT_REST_SALT_LENGTH);
-  const okm = blobKeys(dataKey, salt);
+  const key = blobKey(dataKey, salt);
   try {
-    const sealed = gcmEncrypt(okm.subarray(0, 32), okm.subarray(32), blobAad(storeId, keyId), blob);
-    return Buffer.concat([Buffer.of(AT_REST_VERSION), salt, sealed]);
+    const stored = Buffer.allocUnsafe(AT_REST_OVERHEAD + blob.length);
+    stored[0] = AT_REST_VERSION;
+    stored.set(salt, 1);
+    gcmEncryptInto(key, ZERO_NONCE, blobAad(storeId, keyId), blob, stored, 1 + AT_REST_SALT_LENGTH);
+    return stored;
   } finally {
-    okm.fill(0);
+    key.fill(0);
   }
 }
 
@@ -243,18 +271,13 @@ export function openAtRest(
   assertBlobInputs(dataKey, storeId, keyId);
   assertUint8Array("stored", stored);
   if (stored.length < AT_REST_OVERHEAD || stored[0] !== AT_REST_VERSION) throw decryptionFailed();
-  const okm = blobKeys(dataKey, stored.subarray(1, 1 + AT_REST_SALT_LENGTH));
+  const key = blobKey(dataKey, stored.subarray(1, 1 + AT_REST_SALT_LENGTH));
   try {
     const aad = blobAad(storeId, keyId);
-    const blob = gcmDecrypt(
-      okm.subarray(0, 32),
-      okm.subarray(32),
-      aad,
-      stored.subarray(1 + AT_REST_SALT_LENGTH),
-    );
+    const blob = gcmDecrypt(key, ZERO_NONCE, aad, stored.subarray(1 + AT_REST_SALT_LENGTH));
     if (blob === undefined) throw decryptionFailed();
     return blob;
   } finally {
-    okm.fill(0);
+    key.fill(0);
   }
 }

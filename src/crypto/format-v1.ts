@@ -19,7 +19,7 @@ export const LABEL = {
   seal: "hexclave/v1/seal",
   /** HKDF info of the public secret fingerprint. */
   fingerprint: "hexclave/v1/fingerprint",
-  /** HKDF info prefix for a message's one-time key; the key id follows. */
+  /** HKDF-Expand info prefix of a message's one-time keys; the salt and key id follow. */
   message: "hexclave/v1/message",
 } as const;
 
@@ -42,6 +42,16 @@ export const ENC_KEY_LENGTH = 32;
 export const NONCE_LENGTH = 12;
 /** Key commitment: collision-resistant, so an envelope opens under one key only. */
 export const COMMITMENT_LENGTH = 32;
+/** Hash of the per-message HKDF-Expand: SHA-512 gives enc_key ‖ commitment in one HMAC. */
+export const MESSAGE_KDF_HASH = "sha512";
+/** enc_key ‖ commitment: one SHA-512 block. */
+export const MESSAGE_OKM_LENGTH = ENC_KEY_LENGTH + COMMITMENT_LENGTH;
+/**
+ * The GCM nonce of every envelope (and every blob at rest): 12 zero bytes. Safe because each
+ * AES key comes from a fresh 256-bit salt and encrypts exactly one plaintext; a derived nonce
+ * would repeat exactly when the key does, so it would add nothing. Read only, never written.
+ */
+export const ZERO_NONCE: Uint8Array = new Uint8Array(NONCE_LENGTH);
 /** Full-length GCM tag; shorter tags weaken forgery resistance. */
 export const TAG_LENGTH = 16;
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import {
   FRAME_FIXED_LENGTH,
   HEADER_LENGTH,
@@ -15,7 +16,10 @@ import {
  * (the server only has ids); padding hides which provider a token came from by its length.
  */
 
-/** What a frame says: the kind byte, the key name and the value, exactly as sealed. */
+/**
+ * What a frame says: the kind byte, the key name and the value, exactly as sealed. The byte
+ * fields are views into the frame: copy what you keep before zeroing it.
+ */
 export interface DecodedFrame {
   kind: "text" | "bytes";
   keyName: string;
@@ -27,27 +31,38 @@ export interface DecodedFrame {
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
- * Builds a padded frame. Inputs must already be validated (see seal).
+ * Builds a padded frame. Inputs must already be validated (see seal): a string value must be
+ * well-formed, and `valueLength` its UTF-8 length (or the array's length).
+ *
+ * A string is encoded straight into the frame: no intermediate copy of the plaintext is left
+ * behind unzeroed, and a 1 MiB text value is encoded once instead of encoded and copied.
  *
  * @throws never for validated inputs.
  * @example
  * ```ts
- * const frame = encodeFrame(KIND_TEXT, Buffer.from("gh:42"), Buffer.from("gho_…"));
+ * const frame = encodeFrame(KIND_TEXT, Buffer.from("gh:42"), "gho_…");
  * ```
  */
-export function encodeFrame(kind: number, nameBytes: Uint8Array, value: Uint8Array): Buffer {
-  const used = FRAME_FIXED_LENGTH + nameBytes.length + value.length;
-  const frame = Buffer.alloc(paddedLength(used)); // zero-filled: the padding is already zeros
+export function encodeFrame(
+  kind: number,
+  nameBytes: Uint8Array,
+  value: string | Uint8Array,
+  valueLength = typeof value === "string" ? Buffer.byteLength(value, "utf8") : value.length,
+): Buffer {
+  const valueOffset = FRAME_FIXED_LENGTH + nameBytes.length;
+  const frame = Buffer.alloc(paddedLength(valueOffset + valueLength)); // zeros: the padding
   frame[0] = kind;
   frame.writeUInt16BE(nameBytes.length, 1);
   frame.set(nameBytes, 3);
-  frame.writeUInt32BE(value.length, 3 + nameBytes.length);
-  frame.set(value, 7 + nameBytes.length);
+  frame.writeUInt32BE(valueLength, 3 + nameBytes.length);
+  if (typeof value === "string") frame.write(value, valueOffset, valueLength, "utf8");
+  else frame.set(value, valueOffset);
   return frame;
 }
 
 /**
- * Parses a decrypted frame; `undefined` for anything seal could not have produced.
+ * Parses a decrypted frame, without copying; `undefined` for anything seal could not have
+ * produced.
  *
  * Strict on purpose (known kind, lengths in range, well-formed UTF-8, canonical padded
  * length, every padding byte zero): one valid plaintext per (kind, name, value) leaves no
@@ -76,18 +91,16 @@ export function decodeFrame(frame: Buffer): DecodedFrame | undefined {
   if (padding !== 0) return undefined;
   const nameBytes = frame.subarray(3, 3 + nameLength);
   const value = frame.subarray(7 + nameLength, used);
+  // isUtf8 checks natively without building a string: decoding the value just to check it
+  // would leave an unzeroable copy of the secret in the heap.
+  if (kindByte === KIND_TEXT && !isUtf8(value)) return undefined;
+  let keyName: string;
   try {
-    const keyName = utf8.decode(nameBytes);
-    if (kindByte === KIND_TEXT) utf8.decode(value);
-    return {
-      kind: kindByte === KIND_TEXT ? "text" : "bytes",
-      keyName,
-      nameBytes: Buffer.from(nameBytes),
-      value: Buffer.from(value),
-    };
+    keyName = utf8.decode(nameBytes);
   } catch {
     return undefined;
   }
+  return { kind: kindByte === KIND_TEXT ? "text" : "bytes", keyName, nameBytes, value };
 }
 
 /**
@@ -99,7 +112,7 @@ export function decodeFrame(frame: Buffer): DecodedFrame | undefined {
  * @throws never.
  * @example
  * ```ts
- * sealedLength(5, 40); // 153: a 40-byte token under a 5-byte name fills the 64-byte bucket
+ * sealedLength(5, 40); // 345: a 40-byte token under a 5-byte name fills the 256-byte bucket
  * ```
  */
 export function sealedLength(keyNameBytes: number, valueBytes: number): number {

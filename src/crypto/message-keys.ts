@@ -1,30 +1,37 @@
 import {
-  COMMITMENT_LENGTH,
   ENC_KEY_LENGTH,
   HEADER_LENGTH,
   KEY_ID_LENGTH,
   LABEL,
-  NONCE_LENGTH,
+  MESSAGE_KDF_HASH,
+  MESSAGE_OKM_LENGTH,
+  MESSAGE_SALT_LENGTH,
 } from "./format-v1.js";
-import { ascii, hkdf } from "./primitives.js";
+import { hkdfExpand } from "./hkdf-expand.js";
+import { ascii } from "./primitives.js";
 
-/** The one-time material for one envelope. The caller zeroes `okm` (all three views) when done. */
+/**
+ * The one-time material for one envelope; its GCM nonce is always ZERO_NONCE. The caller
+ * zeroes `okm` (both views) when done.
+ */
 export interface MessageKeys {
   readonly okm: Buffer;
   readonly encKey: Buffer;
-  readonly nonce: Buffer;
   readonly commitment: Buffer;
 }
 
 const MESSAGE_LABEL = ascii(LABEL.message);
 
 /**
- * Derives an envelope's AES key, nonce and key commitment from k_seal and its random salt.
+ * Derives an envelope's AES key and key commitment from k_seal, its random salt and key id.
  *
- * okm = HKDF-SHA256(k_seal, salt, "hexclave/v1/message" ‖ key_id, 76). A fresh 32-byte salt
- * gives a fresh key per message, so GCM's nonce limits never come into play; the key id in
- * info ties the key to the entry; the commitment (checked before decrypting) makes the
- * envelope open under one key only, which GCM alone does not promise.
+ * okm = HKDF-Expand-SHA512(k_seal, "hexclave/v1/message" ‖ salt ‖ key_id, 64), which is one
+ * HMAC-SHA512. Expand alone suffices because k_seal is already a uniformly random key (an
+ * HKDF output); the salt is part of info, where HMAC's PRF property makes every distinct
+ * (salt, key id) give an unrelated key. A fresh 256-bit salt per message means
+ * each AES key encrypts once, so the nonce can be zero; the key id in info ties the key to the
+ * entry; the commitment (checked before decrypting) makes the envelope open under one key
+ * only, which GCM alone does not promise.
  *
  * @throws never for validated inputs.
  * @example
@@ -37,13 +44,15 @@ export function deriveMessageKeys(
   salt: Uint8Array,
   keyId: Uint8Array,
 ): MessageKeys {
-  const info = Buffer.concat([MESSAGE_LABEL, keyId]);
-  const okm = hkdf(kSeal, salt, info, ENC_KEY_LENGTH + NONCE_LENGTH + COMMITMENT_LENGTH);
+  const info = Buffer.allocUnsafe(MESSAGE_LABEL.length + MESSAGE_SALT_LENGTH + KEY_ID_LENGTH);
+  MESSAGE_LABEL.copy(info, 0);
+  info.set(salt, MESSAGE_LABEL.length);
+  info.set(keyId, MESSAGE_LABEL.length + MESSAGE_SALT_LENGTH);
+  const okm = hkdfExpand(MESSAGE_KDF_HASH, kSeal, info, MESSAGE_OKM_LENGTH);
   return {
     okm,
     encKey: okm.subarray(0, ENC_KEY_LENGTH),
-    nonce: okm.subarray(ENC_KEY_LENGTH, ENC_KEY_LENGTH + NONCE_LENGTH),
-    commitment: okm.subarray(ENC_KEY_LENGTH + NONCE_LENGTH),
+    commitment: okm.subarray(ENC_KEY_LENGTH),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   MESSAGE_SALT_LENGTH,
   MIN_ENVELOPE_LENGTH,
   TAG_LENGTH,
+  ZERO_NONCE,
 } from "./format-v1.js";
 import { decodeFrame } from "./frame.js";
 import { additionalData, deriveMessageKeys } from "./message-keys.js";
@@ -62,22 +63,21 @@ export function open(keys: StoreKeys, keyId: Uint8Array, envelope: Uint8Array): 
 
   const salt = envelope.subarray(SALT_OFFSET, COMMITMENT_OFFSET);
   const mk = deriveMessageKeys(kSeal, salt, keyId);
+  let frame: Buffer | undefined;
   try {
     const commitment = envelope.subarray(COMMITMENT_OFFSET, HEADER_LENGTH);
     if (!timingSafeEqual(commitment, mk.commitment)) throw decryptionFailed();
     const header = envelope.subarray(0, HEADER_LENGTH);
     const aad = additionalData(header, keys.storeId, keyId);
-    const frame = gcmDecrypt(mk.encKey, mk.nonce, aad, envelope.subarray(HEADER_LENGTH));
+    frame = gcmDecrypt(mk.encKey, ZERO_NONCE, aad, envelope.subarray(HEADER_LENGTH));
     if (frame === undefined) throw decryptionFailed();
     const decoded = decodeFrame(frame);
-    frame.fill(0);
     if (decoded === undefined) throw decryptionFailed();
-    if (!timingSafeEqual(hmacSha256(kId, decoded.nameBytes), keyId)) {
-      decoded.value.fill(0);
-      throw decryptionFailed();
-    }
-    return { keyName: decoded.keyName, kind: decoded.kind, value: decoded.value };
+    if (!timingSafeEqual(hmacSha256(kId, decoded.nameBytes), keyId)) throw decryptionFailed();
+    // The one copy of the value: decoded's fields are views into the frame, zeroed below.
+    return { keyName: decoded.keyName, kind: decoded.kind, value: Buffer.from(decoded.value) };
   } finally {
+    frame?.fill(0);
     mk.okm.fill(0);
   }
 }

@@ -9,25 +9,30 @@ import {
   KIND_TEXT,
   MAX_VALUE_BYTES,
   MESSAGE_SALT_LENGTH,
+  TAG_LENGTH,
+  ZERO_NONCE,
 } from "./format-v1.js";
 import { encodeFrame } from "./frame.js";
 import { encodeKeyName } from "./key-name.js";
 import { additionalData, deriveMessageKeys } from "./message-keys.js";
-import { gcmEncrypt, hmacSha256 } from "./primitives.js";
+import { gcmEncryptInto, hmacSha256 } from "./primitives.js";
 import { type StoreKeys, storeKeyMaterial } from "./store-keys.js";
 
-/** Validates a value and returns its bytes and kind; strings are UTF-8, sealed as "text". */
-function encodeValue(value: unknown): { kind: number; bytes: Uint8Array } {
+/**
+ * Validates a value and returns its kind and UTF-8 length; strings are sealed as "text".
+ * The value itself is not copied: encodeFrame writes it straight into the frame.
+ */
+function checkValue(value: unknown): { kind: number; length: number } {
   if (typeof value === "string") {
-    const byteLength = Buffer.byteLength(value, "utf8");
-    if (byteLength > MAX_VALUE_BYTES) {
+    const length = Buffer.byteLength(value, "utf8");
+    if (length > MAX_VALUE_BYTES) {
       throw new CryptoError(
         "INVALID_INPUT",
-        `"value" expected at most ${MAX_VALUE_BYTES} UTF-8 bytes, got ${byteLength}`,
+        `"value" expected at most ${MAX_VALUE_BYTES} UTF-8 bytes, got ${length}`,
       );
     }
     assertWellFormed("value", value);
-    return { kind: KIND_TEXT, bytes: Buffer.from(value, "utf8") };
+    return { kind: KIND_TEXT, length };
   }
   if (value instanceof Uint8Array) {
     if (value.length > MAX_VALUE_BYTES) {
@@ -36,13 +41,16 @@ function encodeValue(value: unknown): { kind: number; bytes: Uint8Array } {
         `"value" expected at most ${MAX_VALUE_BYTES} bytes, got ${value.length}`,
       );
     }
-    return { kind: KIND_BYTES, bytes: value };
+    return { kind: KIND_BYTES, length: value.length };
   }
   throw new CryptoError(
     "INVALID_INPUT",
     `"value" expected a string or Uint8Array, got ${describeType(value)}`,
   );
 }
+
+const SALT_OFFSET = 1 + FINGERPRINT_LENGTH;
+const COMMITMENT_OFFSET = SALT_OFFSET + MESSAGE_SALT_LENGTH;
 
 /**
  * Seals a value under a key name with a fresh random salt: the only sealing callers need.
@@ -64,8 +72,8 @@ export function seal(keys: StoreKeys, keyName: string, value: string | Uint8Arra
 
 /**
  * Seals with a caller-chosen salt. For test vectors only: reusing a salt for two values under
- * one key reuses the AES-GCM key and nonce, which breaks confidentiality and integrity.
- * Never re-export this from a package entry point.
+ * one key id reuses the AES-GCM key with the same (zero) nonce, which breaks confidentiality
+ * and integrity. Never re-export this from a package entry point.
  *
  * @throws {CryptoError} INVALID_INPUT as {@link seal}, or a salt that is not 32 bytes.
  * @example
@@ -81,26 +89,23 @@ export function sealWithSalt(
 ): Buffer {
   const { kId, kSeal, fingerprint } = storeKeyMaterial(keys);
   const nameBytes = encodeKeyName(keyName);
-  const { kind, bytes } = encodeValue(value);
+  const { kind, length } = checkValue(value);
   assertBytes("salt", salt, MESSAGE_SALT_LENGTH);
 
   const keyId = hmacSha256(kId, nameBytes);
   const mk = deriveMessageKeys(kSeal, salt, keyId);
-  const header = Buffer.allocUnsafe(HEADER_LENGTH);
-  header[0] = ENVELOPE_VERSION;
-  header.set(fingerprint, 1);
-  header.set(salt, 1 + FINGERPRINT_LENGTH);
-  header.set(mk.commitment, 1 + FINGERPRINT_LENGTH + MESSAGE_SALT_LENGTH);
-
-  const frame = encodeFrame(kind, nameBytes, bytes);
+  const frame = encodeFrame(kind, nameBytes, value, length);
   try {
-    const sealed = gcmEncrypt(
-      mk.encKey,
-      mk.nonce,
-      additionalData(header, keys.storeId, keyId),
-      frame,
-    );
-    return Buffer.concat([header, sealed], HEADER_LENGTH + sealed.length);
+    // One allocation for the whole envelope: the header is written in place, and the
+    // ciphertext and tag are written after it.
+    const envelope = Buffer.allocUnsafe(HEADER_LENGTH + frame.length + TAG_LENGTH);
+    envelope[0] = ENVELOPE_VERSION;
+    envelope.set(fingerprint, 1);
+    envelope.set(salt, SALT_OFFSET);
+    envelope.set(mk.commitment, COMMITMENT_OFFSET);
+    const aad = additionalData(envelope.subarray(0, HEADER_LENGTH), keys.storeId, keyId);
+    gcmEncryptInto(mk.encKey, ZERO_NONCE, aad, frame, envelope, HEADER_LENGTH);
+    return envelope;
   } finally {
     frame.fill(0);
     mk.okm.fill(0);

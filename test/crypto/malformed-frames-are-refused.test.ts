@@ -1,11 +1,18 @@
 import { randomBytes } from "node:crypto";
+import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { HEADER_LENGTH, KIND_BYTES, KIND_TEXT } from "../../src/crypto/format-v1.js";
+import {
+  HEADER_LENGTH,
+  KIND_BYTES,
+  KIND_TEXT,
+  TAG_LENGTH,
+  ZERO_NONCE,
+} from "../../src/crypto/format-v1.js";
 import { encodeFrame } from "../../src/crypto/frame.js";
 import { computeKeyId } from "../../src/crypto/key-id.js";
 import { additionalData, deriveMessageKeys } from "../../src/crypto/message-keys.js";
 import { open } from "../../src/crypto/open.js";
-import { gcmEncrypt } from "../../src/crypto/primitives.js";
+import { gcmEncryptInto } from "../../src/crypto/primitives.js";
 import { generateSecret } from "../../src/crypto/secret.js";
 import {
   deriveStoreKeysSync,
@@ -33,10 +40,13 @@ describe("a correctly encrypted but malformed frame never opens", () => {
     const header = Buffer.concat([Buffer.of(1), fingerprint, salt, commitment ?? mk.commitment]);
     expect(header.length).toBe(HEADER_LENGTH);
     const aad = additionalData(header, keys.storeId, keyId);
-    return Buffer.concat([header, gcmEncrypt(mk.encKey, mk.nonce, aad, frame)]);
+    const envelope = Buffer.concat([header, Buffer.alloc(frame.length + TAG_LENGTH)]);
+    gcmEncryptInto(mk.encKey, ZERO_NONCE, aad, frame, envelope, HEADER_LENGTH);
+    return envelope;
   }
 
   const name = Buffer.from("gh:42");
+  const unhexValue = (hex: string): Buffer => Buffer.from(hex, "hex");
   const frameOf = (value: string | Buffer, kind = KIND_TEXT): Buffer =>
     encodeFrame(kind, name, typeof value === "string" ? Buffer.from(value) : value);
 
@@ -86,6 +96,40 @@ describe("a correctly encrypted but malformed frame never opens", () => {
     // check is what stops one ciphertext being crafted to open under several keys.
     const id = computeKeyId(keys, "gh:42");
     expectOpenFails(() => open(keys, id, sealFrame(id, frameOf("token"), randomBytes(32))));
+  });
+
+  it("opens a text value exactly when it is well-formed UTF-8, as a strict decoder judges it", () => {
+    // Overlong forms, encoded surrogates, code points past U+10FFFF, truncated sequences: a
+    // text value another client would refuse to decode must not open here either.
+    const strict = new TextDecoder("utf-8", { fatal: true });
+    const isStrictUtf8 = (bytes: Uint8Array): boolean => {
+      try {
+        strict.decode(bytes);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const id = computeKeyId(keys, "gh:42");
+    const utf8Bytes = fc.string({ unit: "binary", maxLength: 8 }).map((t) => Buffer.from(t));
+    const mutated = fc
+      .tuple(utf8Bytes, fc.nat(), fc.integer({ min: 0x80, max: 0xff }))
+      .map(([bytes, at, byte]) => {
+        if (bytes.length > 0) bytes[at % bytes.length] = byte;
+        return bytes;
+      });
+    const value = fc.oneof(utf8Bytes, mutated, fc.uint8Array({ maxLength: 6 }));
+    fc.assert(
+      fc.property(value, (bytes) => {
+        const envelope = sealFrame(id, frameOf(Buffer.from(bytes), KIND_TEXT));
+        if (isStrictUtf8(bytes)) expect(open(keys, id, envelope).value.equals(bytes)).toBe(true);
+        else expectOpenFails(() => open(keys, id, envelope));
+      }),
+      { numRuns: 500 },
+    );
+    for (const bad of ["c0af", "eda080", "f4908080", "e282"]) {
+      expectOpenFails(() => open(keys, id, sealFrame(id, frameOf(unhexValue(bad), KIND_TEXT))));
+    }
   });
 
   it("accepts invalid UTF-8 in a bytes value (bytes are bytes)", () => {

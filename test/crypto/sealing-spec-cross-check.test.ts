@@ -18,7 +18,10 @@ const unhex = (s: string): Buffer => Buffer.from(s, "hex");
 const hkdf = (ikm: Buffer, salt: Buffer, info: Buffer, length: number): Buffer =>
   Buffer.from(hkdfSync("sha256", ikm, salt, info, length));
 const hmac = (key: Buffer, data: Buffer): Buffer => createHmac("sha256", key).update(data).digest();
+const hmacSha512 = (key: Buffer, data: Buffer): Buffer =>
+  createHmac("sha512", key).update(data).digest();
 const u8 = (n: number): Buffer => Buffer.of(n);
+const zeroNonce = Buffer.alloc(12);
 
 function gcm(key: Buffer, nonce: Buffer, aad: Buffer, plaintext: Buffer): Buffer {
   const cipher = createCipheriv("aes-256-gcm", key, nonce);
@@ -84,12 +87,14 @@ describe("docs/sealing.md, step by step, reproduces the vectors", () => {
         const keyId = hmac(kId, utf8(m.keyName));
         expect(keyId.toString("hex")).toBe(m.keyIdHex);
         const salt = unhex(m.messageSaltHex);
-        const okm = hkdf(kSeal, salt, Buffer.concat([ascii("hexclave/v1/message"), keyId]), 76);
-        const [encKey, nonce, commitment] = [
-          okm.subarray(0, 32),
-          okm.subarray(32, 44),
-          okm.subarray(44),
-        ];
+        // HKDF-Expand-SHA512(k_seal, info, 64) is its first block alone: HMAC(info ‖ 0x01).
+        const info = Buffer.concat([ascii("hexclave/v1/message"), salt, keyId]);
+        expect(info.length).toBe(19 + 32 + 32);
+        const okm = hmacSha512(kSeal, Buffer.concat([info, u8(0x01)]));
+        const [encKey, commitment] = [okm.subarray(0, 32), okm.subarray(32, 64)];
+        expect(encKey.toString("hex")).toBe(m.encKeyHex);
+        expect(commitment.toString("hex")).toBe(m.commitmentHex);
+        expect(m.nonceHex).toBe(zeroNonce.toString("hex"));
         const header = Buffer.concat([u8(0x01), fingerprint, salt, commitment]);
         expect(header.length).toBe(73);
         const storeId = utf8(store.storeId);
@@ -97,7 +102,7 @@ describe("docs/sealing.md, step by step, reproduces the vectors", () => {
         expect(aad.toString("hex")).toBe(m.aadHex);
         const frame = specFrame(m.kind, m.keyName, unhex(m.valueHex));
         expect(frame.toString("hex")).toBe(m.frameHex);
-        const envelope = Buffer.concat([header, gcm(encKey, nonce, aad, frame)]);
+        const envelope = Buffer.concat([header, gcm(encKey, zeroNonce, aad, frame)]);
         expect(envelope.toString("hex")).toBe(m.envelopeHex);
       }
     });
@@ -124,10 +129,12 @@ describe("docs/sealing.md, step by step, reproduces the vectors", () => {
     }
     for (const b of atRest.blobs) {
       const salt = unhex(b.saltHex);
-      const okm = hkdf(unhex(atRest.dataKeyHex), salt, ascii("hexclave/v1/at-rest"), 44);
+      // HKDF-Expand-SHA256(data_key, info, 32) is its first block alone: HMAC(info ‖ 0x01).
+      const info = Buffer.concat([ascii("hexclave/v1/at-rest"), salt]);
+      const key = hmac(unhex(atRest.dataKeyHex), Buffer.concat([info, u8(0x01)]));
       const id = utf8(b.storeId);
       const aad = Buffer.concat([u8(0x01), u8(id.length), id, unhex(b.keyIdHex)]);
-      const sealed = gcm(okm.subarray(0, 32), okm.subarray(32), aad, unhex(b.blobHex));
+      const sealed = gcm(key, zeroNonce, aad, unhex(b.blobHex));
       expect(Buffer.concat([u8(0x01), salt, sealed]).toString("hex")).toBe(b.storedHex);
     }
   });

@@ -4,7 +4,7 @@ import {
   sealAtRestWithSalt,
   wrapDataKeyWithIv,
 } from "../../src/crypto/at-rest.js";
-import { HEADER_LENGTH, KIND_BYTES, KIND_TEXT } from "../../src/crypto/format-v1.js";
+import { HEADER_LENGTH, KIND_BYTES, KIND_TEXT, ZERO_NONCE } from "../../src/crypto/format-v1.js";
 import { encodeFrame } from "../../src/crypto/frame.js";
 import { computeKeyId } from "../../src/crypto/key-id.js";
 import { additionalData, deriveMessageKeys } from "../../src/crypto/message-keys.js";
@@ -34,6 +34,7 @@ export interface MessageVector {
   messageSaltHex: string;
   keyIdHex: string;
   encKeyHex: string;
+  /** Always 12 zero bytes (docs/sealing.md §7.3), listed so nobody has to guess. */
   nonceHex: string;
   commitmentHex: string;
   aadHex: string;
@@ -119,7 +120,7 @@ function computeMessage(
     messageSaltHex: hex(salt),
     keyIdHex: hex(keyId),
     encKeyHex: hex(mk.encKey),
-    nonceHex: hex(mk.nonce),
+    nonceHex: hex(ZERO_NONCE),
     commitmentHex: hex(mk.commitment),
     aadHex: hex(additionalData(envelope.subarray(0, HEADER_LENGTH), store.storeId, keyId)),
     frameHex: hex(frame),
