@@ -3,6 +3,7 @@ import { DataKeyRing } from "../vault/data-key-ring.js";
 import type { RepositoryReads } from "../vault/repository.js";
 import type { WriteBatcherOptions } from "../vault/write-batcher.js";
 import { InlineWriteExecutor, type WriteExecutor } from "../vault/write-executor.js";
+import { lockDataDir } from "./data-dir-lock.js";
 import { openRepository, SQLITE_FILE_NAME, type StorageOptions } from "./open-repository.js";
 import { startWriterThread } from "./writer-thread.js";
 
@@ -29,14 +30,22 @@ export interface OpenStorageOptions extends StorageOptions {
 }
 
 /**
- * Opens the database (migrating it) and starts the writer.
+ * Takes the data directory, opens the database (migrating it) and starts the writer.
  *
- * @throws Error if the database cannot be opened or migrated, or the writer cannot start.
+ * @throws Error if another server holds the directory, the database cannot be
+ *   opened or migrated, or the writer cannot start.
  * @example
  * const storage = await openStorage({ dataDir: "./.hexclave", masterKey });
  */
 export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
-  const repository = await openRepository(options);
+  const lock = lockDataDir(options.dataDir);
+  let repository: Awaited<ReturnType<typeof openRepository>>;
+  try {
+    repository = await openRepository(options);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   let writes: WriteExecutor;
   try {
     writes =
@@ -52,6 +61,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
           });
   } catch (error) {
     await repository.close();
+    lock.release();
     throw error;
   }
   return {
@@ -60,6 +70,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
     async close() {
       await writes.close();
       await repository.close();
+      lock.release();
     },
   };
 }

@@ -13,13 +13,14 @@ const entry = (keyId: Buffer, version: number, bytes = 345): EntryView => ({
 });
 
 describe("EntryCache", () => {
-  it("serves what writes put, and forgets what writes removed", () => {
+  it("serves what reads loaded, refreshed by writes, and forgets what writes removed", () => {
     const cache = new EntryCache(1 << 20);
     const a = randomBytes(32);
     const b = randomBytes(32);
-    cache.written(uid, entry(a, 1), []);
-    cache.written(uid, entry(b, 1), []);
+    cache.offer(uid, entry(a, 1), cache.epoch);
+    cache.offer(uid, entry(b, 1), cache.epoch);
     expect(cache.get(uid, a)?.version).toBe(1);
+    expect(cache.get(uid, a)?.sealedValue).toEqual(entry(a, 1).sealedValue);
     cache.written(uid, entry(b, 2), [a]);
     expect(cache.get(uid, a)).toBeUndefined();
     expect(cache.get(uid, b)?.version).toBe(2);
@@ -27,13 +28,28 @@ describe("EntryCache", () => {
     expect(cache.get(uid, b)).toBeUndefined();
   });
 
+  it("a write does not add an entry it was not holding (bulk writes keep the read set)", () => {
+    const cache = new EntryCache(1 << 20);
+    const k = randomBytes(32);
+    cache.written(uid, entry(k, 1), []);
+    expect(cache.get(uid, k)).toBeUndefined();
+    expect(cache.bytes).toBe(0);
+  });
+
   it("a slow read cannot put back a value that a write replaced while it was loading", () => {
     const cache = new EntryCache(1 << 20);
     const k = randomBytes(32);
+    cache.offer(uid, entry(k, 1), cache.epoch);
     const epoch = cache.epoch; // read starts, loads version 1 from the database…
     cache.written(uid, entry(k, 2), []); // …a write is acknowledged meanwhile…
     cache.offer(uid, entry(k, 1), epoch); // …the read offers what it loaded.
     expect(cache.get(uid, k)?.version).toBe(2);
+
+    const cold = randomBytes(32); // the same race on an entry the cache did not hold
+    const before = cache.epoch;
+    cache.written(uid, entry(cold, 2), []);
+    cache.offer(uid, entry(cold, 1), before);
+    expect(cache.get(uid, cold)).toBeUndefined();
   });
 
   it("a slow read cannot bring back an entry that a delete removed while it was loading", () => {
@@ -46,12 +62,12 @@ describe("EntryCache", () => {
   });
 
   it("keeps to its byte budget, least recently used out first", () => {
-    const cache = new EntryCache(3 * (345 + 200));
+    const cache = new EntryCache(3 * (32 + 8 + 345 + 240));
     const keys = [randomBytes(32), randomBytes(32), randomBytes(32), randomBytes(32)];
     for (const k of keys.slice(0, 3)) cache.offer(uid, entry(k, 1), cache.epoch);
     cache.get(uid, keys[0] as Buffer); // now the most recently used
     cache.offer(uid, entry(keys[3] as Buffer, 1), cache.epoch);
-    expect(cache.bytes).toBeLessThanOrEqual(3 * (345 + 200));
+    expect(cache.bytes).toBeLessThanOrEqual(3 * (32 + 8 + 345 + 240));
     expect(cache.get(uid, keys[1] as Buffer)).toBeUndefined();
     expect(cache.get(uid, keys[0] as Buffer)).toBeDefined();
     expect(cache.get(uid, keys[3] as Buffer)).toBeDefined();
@@ -61,8 +77,8 @@ describe("EntryCache", () => {
     const cache = new EntryCache(1 << 20);
     const other = randomBytes(16);
     const k = randomBytes(32);
-    cache.written(uid, entry(k, 1), []);
-    cache.written(other, entry(k, 1), []);
+    cache.offer(uid, entry(k, 1), cache.epoch);
+    cache.offer(other, entry(k, 1), cache.epoch);
     cache.dropStore(uid);
     expect(cache.get(uid, k)).toBeUndefined();
     expect(cache.get(other, k)).toBeDefined();
