@@ -15,8 +15,8 @@ interface KeyGroup {
 /**
  * The body of `DataVaultStore.getValues()`: every key under every secret of
  * the call in one BatchGetValues, split only past the server's 1,000 refs per
- * call (or if the values would not fit one response), each key's first found
- * copy opened in the caller's order of secrets.
+ * call (or if the values would not fit one response), each key's newest copy
+ * (highest version: the one written last, whichever secret wrote it) opened.
  *
  * @throws HexclaveError (INVALID_ARGUMENT, UNKNOWN_SECRET, DECRYPTION_FAILED, …).
  * @example
@@ -43,7 +43,7 @@ export async function getValues(
     const chunk = groups.slice(i, i + perChunk);
     const byId = await batchGet(ctx, chunk);
     for (const { name, candidates } of chunk) {
-      const entry = firstFound(candidates, byId);
+      const entry = newestFound(candidates, byId);
       if (entry !== undefined) {
         found.set(name, decodeValue(openEntry(candidates, entry), options.as ?? "text"));
       }
@@ -73,13 +73,16 @@ async function batchGet(
   }
 }
 
-function firstFound(
+/** Of a key's copies under the call's secrets, the one written last (versions are store-wide). */
+function newestFound(
   candidates: readonly Candidate[],
   byId: ReadonlyMap<string, Entry>,
 ): Entry | undefined {
+  let found: Entry | undefined;
   for (const c of candidates) {
     const entry = byId.get(c.ref.keyId.toString("hex"));
-    if (entry !== undefined) return entry;
+    if (entry !== undefined && (found === undefined || entry.version > found.version))
+      found = entry;
   }
-  return undefined;
+  return found;
 }

@@ -35,10 +35,11 @@ interface Counters {
  *    entirely old or entirely new: a re-run just carries on.
  * 3. Repeat the listing until it comes back empty, then RetireSecret(from).
  *
- * If an entry already has a copy under `to` (someone wrote it with the new
- * secret without naming the old one), that newer write wins and the old copy
- * is deleted. A version conflict means someone wrote meanwhile: the entry is
- * read again and the decision made again.
+ * If an entry also has a copy under `to` (someone wrote it with the new
+ * secret without naming the old one), the copy written last wins — versions
+ * are store-wide, so the higher version is the later write — and the other is
+ * replaced or deleted. A version conflict means someone wrote meanwhile: both
+ * copies are read again and the decision made again.
  *
  * @throws HexclaveError (UnknownSecretError, DecryptionError, …).
  * @example
@@ -86,9 +87,9 @@ export async function rotateSecret(
     });
     for await (const page of pages) {
       seen += page.length;
-      const superseded = await mover.existingUnderTo(page);
+      const underTo = await mover.versionsUnderTo(page);
       await forEachBounded(page, concurrency, async (entry) => {
-        const outcome = await mover.move(entry, superseded.has(entry.keyId.toString("hex")));
+        const outcome = await mover.move(entry, underTo.get(entry.keyId.toString("hex")));
         counters.done++;
         counters[outcome]++;
         report();
@@ -119,8 +120,8 @@ class EntryMover {
     this.#to = to;
   }
 
-  /** Key ids (hex, under `from`) of the page's entries that already have a copy under `to`. */
-  async existingUnderTo(page: readonly Entry[]): Promise<Set<string>> {
+  /** For the page's entries that also have a copy under `to`: that copy's version, by key id (hex, under `from`). */
+  async versionsUnderTo(page: readonly Entry[]): Promise<Map<string, number>> {
     const pairs = page.map((entry) => {
       const opened = this.#open(entry);
       opened.value.fill(0);
@@ -130,17 +131,19 @@ class EntryMover {
       storeId: this.#ctx.storeId,
       keys: pairs.map((p) => p.ref),
     });
-    const foundIds = new Set(found.map((e) => e.keyId.toString("hex")));
-    return new Set(
-      pairs
-        .filter((p) => foundIds.has(p.ref.keyId.toString("hex")))
-        .map((p) => p.entry.keyId.toString("hex")),
-    );
+    const versions = new Map(found.map((e) => [e.keyId.toString("hex"), e.version]));
+    const out = new Map<string, number>();
+    for (const p of pairs) {
+      const version = versions.get(p.ref.keyId.toString("hex"));
+      if (version !== undefined) out.set(p.entry.keyId.toString("hex"), version);
+    }
+    return out;
   }
 
-  async move(listed: Entry, supersededAtStart: boolean): Promise<Outcome> {
+  async move(listed: Entry, versionUnderTo: number | undefined): Promise<Outcome> {
     let current = listed;
-    let superseded = supersededAtStart;
+    // The copy under `to` wins only if it was written after this one.
+    let superseded = versionUnderTo !== undefined && versionUnderTo > listed.version;
     const oldRef: KeyRef = { keyId: listed.keyId, secretFingerprint: this.#from.fingerprint };
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const opened = this.#open(current);
@@ -177,7 +180,8 @@ class EntryMover {
       });
       const old = both.find((e) => e.keyId.equals(oldRef.keyId));
       if (old === undefined) return "superseded"; // rewritten under `to` with the old one removed, or deleted
-      superseded = both.some((e) => e.keyId.equals(newRef.keyId));
+      const underTo = both.find((e) => e.keyId.equals(newRef.keyId));
+      superseded = underTo !== undefined && underTo.version > old.version;
       current = old;
     }
     throw new HexclaveError(

@@ -174,6 +174,7 @@ class KyselyTransaction extends KyselyReads implements RepositoryTransaction {
         entry_count: row.entryCount,
         total_value_bytes: row.totalValueBytes,
         created_at: row.createdAt,
+        last_version: row.lastVersion,
         deleted_at: null,
       })
       .execute();
@@ -268,6 +269,14 @@ class KyselyTransaction extends KyselyReads implements RepositoryTransaction {
     }
   }
 
+  async setLastVersion(storeUid: Buffer, lastVersion: number): Promise<void> {
+    await this.db
+      .updateTable("stores")
+      .set({ last_version: lastVersion })
+      .where("uid", "=", storeUid)
+      .execute();
+  }
+
   async insertToken(row: TokenRow): Promise<void> {
     await this.db
       .insertInto("tokens")
@@ -347,6 +356,7 @@ function toStoreRow(row: Selectable<StoresTable>): StoreRow {
     entryCount: Number(row.entry_count),
     totalValueBytes: Number(row.total_value_bytes),
     createdAt: Number(row.created_at),
+    lastVersion: Number(row.last_version),
   };
 }
 

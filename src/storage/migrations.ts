@@ -70,6 +70,24 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     },
   };
 
-  const migrations: Record<string, Migration> = { "0001_initial": initial };
+  // Entry versions become store-wide: every write takes the store's next number,
+  // so versions of different copies of an entry (under different secrets) never
+  // collide and "higher" always means "written later".
+  const storeVersions: Migration = {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable("stores")
+        .addColumn("last_version", bigint, (c) => c.notNull().defaultTo(0))
+        .execute();
+      await sql`update stores set last_version = coalesce((select max(version) from entries where entries.store_uid = stores.uid), 0)`.execute(
+        db,
+      );
+    },
+  };
+
+  const migrations: Record<string, Migration> = {
+    "0001_initial": initial,
+    "0002_store_versions": storeVersions,
+  };
   return { getMigrations: async () => migrations };
 }

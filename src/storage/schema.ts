@@ -21,6 +21,8 @@ export interface StoresTable {
   entry_count: number;
   total_value_bytes: number;
   created_at: number;
+  /** The highest entry version handed out in this store (store-wide counter). */
+  last_version: number;
   /** Set when the store is deleted; its rows are purged after. */
   deleted_at: number | null;
 }

@@ -81,6 +81,7 @@ export class AdminPlane {
       entryCount: 0,
       totalValueBytes: 0,
       createdAt: Date.now(),
+      lastVersion: 0,
     };
     dataKey.fill(0);
     await this.#deps.writes.run({ kind: "createStore", row });

@@ -86,7 +86,8 @@ export class DataPlane {
   }
 
   /**
-   * The first of `key`, then `previousKeys`, that exists; undefined if none.
+   * The newest copy of the entry under `key` and `previousKeys` (the highest
+   * version: the one written last); undefined if none exists.
    *
    * @throws VaultError PERMISSION_DENIED, STORE_NOT_FOUND, UNKNOWN_SECRET, INVALID_*.
    */
@@ -96,7 +97,7 @@ export class DataPlane {
     const refs = keyAndPrevious(input);
     const store = await this.#deps.stores.get(id);
     await this.#requireReadable(store, refs);
-    return this.#deps.entries.first(store, refs);
+    return this.#deps.entries.newest(store, refs);
   }
 
   /**
@@ -185,11 +186,11 @@ export class DataPlane {
       sealed,
       expected,
     });
-    // Copies: the request's bytes are views into grpc-js's message buffer.
+    // Views into the request; the cache copies what it keeps.
     const entry: EntryView = {
-      keyId: Buffer.from(key.keyId),
-      fingerprint: Buffer.from(key.fingerprint),
-      sealedValue: Buffer.from(sealed),
+      keyId: key.keyId,
+      fingerprint: key.fingerprint,
+      sealedValue: sealed,
       version: result.version,
       updatedAt: result.updatedAt,
     };

@@ -1,11 +1,5 @@
 import { sealAtRest } from "../crypto/at-rest.js";
-import {
-  checkVersion,
-  firstInOrder,
-  sealedSize,
-  storeNotFound,
-  uniqueKeyIds,
-} from "./entry-rules.js";
+import { checkVersion, newest, sealedSize, storeNotFound, uniqueKeyIds } from "./entry-rules.js";
 import type { RepositoryTransaction, SecretRow, StoreRow } from "./repository.js";
 import { readAllowed, unknownSecret, writeRegisters } from "./secret-policy.js";
 import { VaultError } from "./vault-error.js";
@@ -38,10 +32,10 @@ export const runSetValue: CommandRunner<SetValueCommand> = async (cmd, tx, batch
   const register = writeRegisters(cmd.storeId, secrets, cmd.key, cmd.previous);
   const refs = [cmd.key, ...cmd.previous];
   const rows = await tx.getEntries(uid, uniqueKeyIds(refs));
-  checkVersion(firstInOrder(rows, refs), cmd.expected);
+  checkVersion(newest(rows), cmd.expected);
   const blob = sealAtRest(context.keys.keyFor(store), cmd.storeId, cmd.key.keyId, cmd.sealed);
   const now = Date.now();
-  const version = rows.reduce((max, r) => Math.max(max, r.version), 0) + 1;
+  const version = batch.nextVersion(store);
   if (register) {
     await tx.insertSecret(uid, cmd.key.fingerprint, now);
     secrets.set(cmd.key.fingerprint.toString("hex"), {
@@ -75,7 +69,7 @@ export const runDeleteValue: CommandRunner<DeleteValueCommand> = async (cmd, tx,
   const secrets = await batch.secretsOf(uid);
   if (!readAllowed(secrets, cmd.refs)) throw unknownSecret(cmd.storeId, cmd.refs, secrets);
   const rows = await tx.getEntries(uid, uniqueKeyIds(cmd.refs));
-  checkVersion(firstInOrder(rows, cmd.refs), cmd.expected);
+  checkVersion(newest(rows), cmd.expected);
   const removed = rows.map((r) => r.keyId);
   await tx.deleteEntries(uid, removed);
   for (const r of rows) batch.count(uid, r.fingerprint, -1, -sealedSize(r));

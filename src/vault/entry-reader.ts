@@ -1,7 +1,7 @@
 import { openAtRest } from "../crypto/at-rest.js";
 import type { ValidKeyRef } from "./assertions.js";
 import type { EntryCache } from "./entry-cache.js";
-import { firstInOrder, uniqueKeyIds } from "./entry-rules.js";
+import { newest, uniqueKeyIds } from "./entry-rules.js";
 import { limits } from "./limits.js";
 import type { EntryListQuery, EntryRow, RepositoryReads } from "./repository.js";
 import type { LoadedStore } from "./store-directory.js";
@@ -21,15 +21,17 @@ export class EntryReader {
     this.#cache = cache;
   }
 
-  /** The entry of the first ref that exists, or undefined. */
-  async first(store: LoadedStore, refs: readonly ValidKeyRef[]): Promise<EntryView | undefined> {
+  /** The newest copy among the refs' entries, or undefined. */
+  async newest(store: LoadedStore, refs: readonly ValidKeyRef[]): Promise<EntryView | undefined> {
     const uid = store.row.uid;
-    // Only the first ref's hit is conclusive: a later ref's copy never beats the current one.
-    const hit = this.#cache.get(uid, (refs[0] as ValidKeyRef).keyId);
-    if (hit !== undefined) return hit;
+    // A hit is conclusive only for a single ref: another copy could be newer.
+    if (refs.length === 1) {
+      const hit = this.#cache.get(uid, (refs[0] as ValidKeyRef).keyId);
+      if (hit !== undefined) return hit;
+    }
     const epoch = this.#cache.epoch;
     const rows = await this.#reads.getEntries(uid, uniqueKeyIds(refs));
-    const row = firstInOrder(rows, refs);
+    const row = newest(rows);
     if (row === undefined) return undefined;
     const entry = open(store, row);
     this.#cache.offer(uid, entry, epoch);

@@ -7,18 +7,18 @@ import { VaultError } from "./vault-error.js";
  * How an entry named by several key refs (its key under the current secret,
  * then under previous ones) is read and versioned. Shared by the read path
  * and the write commands so both see one entry the same way.
+ *
+ * Versions are store-wide and increasing (each write takes the store's next
+ * number), so among an entry's copies the highest version is the one written
+ * last, whichever secret wrote it; and a check-and-set against that version
+ * fails if any copy changed since it was read.
  */
 
-/** The row of the first ref that exists: the current secret's copy wins. */
-export function firstInOrder(
-  rows: readonly EntryRow[],
-  refs: readonly ValidKeyRef[],
-): EntryRow | undefined {
-  for (const ref of refs) {
-    const row = rows.find((r) => r.keyId.equals(ref.keyId));
-    if (row !== undefined) return row;
-  }
-  return undefined;
+/** The copy written last: the row with the highest version. */
+export function newest(rows: readonly EntryRow[]): EntryRow | undefined {
+  let found: EntryRow | undefined;
+  for (const row of rows) if (found === undefined || row.version > found.version) found = row;
+  return found;
 }
 
 /** The distinct key ids of `refs`, in order. */

@@ -18,6 +18,8 @@ export interface StoreRow {
   readonly entryCount: number;
   readonly totalValueBytes: number;
   readonly createdAt: number;
+  /** The highest entry version handed out in this store. */
+  readonly lastVersion: number;
 }
 
 /** A client secret a store knows, by fingerprint. */
@@ -103,6 +105,8 @@ export interface RepositoryTransaction extends RepositoryReads {
   deleteEntries(storeUid: Buffer, keyIds: readonly Buffer[]): Promise<void>;
   /** Adds to the per-store and per-secret entry and byte counts. */
   applyCountDeltas(deltas: readonly CountDelta[]): Promise<void>;
+  /** Records the highest entry version handed out in a store. */
+  setLastVersion(storeUid: Buffer, lastVersion: number): Promise<void>;
   insertToken(row: TokenRow): Promise<void>;
   revokeToken(id: string, revokedAt: number): Promise<void>;
   touchTokens(ids: readonly string[], usedAt: number): Promise<void>;

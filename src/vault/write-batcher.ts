@@ -12,6 +12,7 @@ export class WriteBatch {
   readonly #stores = new Map<string, Promise<StoreRow | undefined>>();
   readonly #deltas = new Map<string, CountDelta>();
   readonly #afterCommit: (() => void)[] = [];
+  readonly #versions = new Map<string, { uid: Buffer; last: number }>();
 
   constructor(tx: RepositoryTransaction) {
     this.#tx = tx;
@@ -59,6 +60,18 @@ export class WriteBatch {
     });
   }
 
+  /**
+   * The store's next entry version: store-wide and increasing, so no two
+   * writes in a store ever share one. Saved once per batch, before commit.
+   */
+  nextVersion(store: StoreRow): number {
+    const key = store.uid.toString("latin1");
+    const counter = this.#versions.get(key) ?? { uid: store.uid, last: store.lastVersion };
+    counter.last += 1;
+    this.#versions.set(key, counter);
+    return counter.last;
+  }
+
   /** Runs `effect` once the batch has committed (never if it rolls back). */
   afterCommit(effect: () => void): void {
     this.#afterCommit.push(effect);
@@ -67,6 +80,7 @@ export class WriteBatch {
   /** @internal */
   async beforeCommit(): Promise<void> {
     if (this.#deltas.size > 0) await this.#tx.applyCountDeltas([...this.#deltas.values()]);
+    for (const { uid, last } of this.#versions.values()) await this.#tx.setLastVersion(uid, last);
   }
 
   /** @internal */

@@ -67,35 +67,41 @@ describe("bytes", () => {
 });
 
 describe("versions and check-and-set", () => {
-  it("counts versions from 1 and reads them with getEntry", async () => {
-    expect(await store.setValue("cas:1", "a", { secret })).toEqual({ version: 1 });
-    expect(await store.setValue("cas:1", "b", { secret })).toEqual({ version: 2 });
-    expect(await store.getEntry("cas:1", { secret })).toEqual({ value: "b", version: 2 });
+  it("versions grow with every write in the store and read back with getEntry", async () => {
+    const { version: a } = await store.setValue("cas:1", "a", { secret });
+    const { version: b } = await store.setValue("cas:1", "b", { secret });
+    expect(b).toBeGreaterThan(a);
+    expect(await store.getEntry("cas:1", { secret })).toEqual({ value: "b", version: b });
+    // Versions are store-wide: a write to another entry takes a number too.
+    const { version: other } = await store.setValue("cas:other", "x", { secret });
+    const { version: c } = await store.setValue("cas:1", "c", { secret });
+    expect(other).toBeGreaterThan(b);
+    expect(c).toBeGreaterThan(other);
     expect(await store.getEntry("cas:absent", { secret })).toBeNull();
   });
 
   it("writes with ifVersion only from that version, and ifVersion 0 only if absent", async () => {
-    expect(await store.setValue("cas:2", "first", { secret, ifVersion: 0 })).toEqual({
-      version: 1,
-    });
+    const { version: first } = await store.setValue("cas:2", "first", { secret, ifVersion: 0 });
     const lost = await store.setValue("cas:2", "again", { secret, ifVersion: 0 }).catch((e) => e);
     expect(lost).toMatchObject({ code: "VERSION_CONFLICT", name: "VersionConflictError" });
-    expect(lost.currentVersion).toBe(1);
-    expect(await store.setValue("cas:2", "second", { secret, ifVersion: 1 })).toEqual({
-      version: 2,
+    expect(lost.currentVersion).toBe(first);
+    const { version: second } = await store.setValue("cas:2", "second", {
+      secret,
+      ifVersion: first,
     });
-    await expect(store.setValue("cas:2", "stale", { secret, ifVersion: 1 })).rejects.toMatchObject({
-      code: "VERSION_CONFLICT",
-    });
+    expect(second).toBeGreaterThan(first);
+    await expect(
+      store.setValue("cas:2", "stale", { secret, ifVersion: first }),
+    ).rejects.toMatchObject({ code: "VERSION_CONFLICT" });
     expect(await store.getValue("cas:2", { secret })).toBe("second");
   });
 
   it("deletes with ifVersion only at that version", async () => {
-    await store.setValue("cas:3", "v", { secret });
-    await expect(store.deleteValue("cas:3", { secret, ifVersion: 7 })).rejects.toMatchObject({
-      code: "VERSION_CONFLICT",
-    });
-    expect(await store.deleteValue("cas:3", { secret, ifVersion: 1 })).toBe(true);
+    const { version } = await store.setValue("cas:3", "v", { secret });
+    await expect(
+      store.deleteValue("cas:3", { secret, ifVersion: version + 1 }),
+    ).rejects.toMatchObject({ code: "VERSION_CONFLICT" });
+    expect(await store.deleteValue("cas:3", { secret, ifVersion: version })).toBe(true);
   });
 });
 
@@ -125,14 +131,16 @@ describe("entries", () => {
     await f.createStore("listing");
     const listing = await f.client().getDataVaultStore("listing");
     const written = new Map(Array.from({ length: 40 }, (_, i) => [`user:${i}`, `token-${i}`]));
-    for (const [k, v] of written) await listing.setValue(k, v, { secret });
-    await listing.setValue("user:0", "token-0b", { secret });
+    const versions = new Map<string, number>();
+    for (const [k, v] of written)
+      versions.set(k, (await listing.setValue(k, v, { secret })).version);
+    versions.set("user:0", (await listing.setValue("user:0", "token-0b", { secret })).version);
     written.set("user:0", "token-0b");
 
     const seen = new Map<string, string>();
     for await (const { key, value, version } of listing.entries({ secret, pageSize: 7 })) {
       seen.set(key, value);
-      expect(version).toBe(key === "user:0" ? 2 : 1);
+      expect(version).toBe(versions.get(key));
     }
     expect(seen).toEqual(written);
   });

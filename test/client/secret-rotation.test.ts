@@ -180,6 +180,19 @@ describe("rotation against concurrent writers", () => {
     expect(got.get(last)).toBe(`fresh ${last}`);
   });
 
+  it("keeps the copy written last when both secrets hold one: a later write under the old secret wins", async () => {
+    await f.createStore("rotation-newest");
+    const s = await f.client().getDataVaultStore("rotation-newest");
+    const [C, D] = [generateSecret(), generateSecret()];
+    await s.setValue("k", "oldest, under C", { secret: C });
+    await s.registerSecret({ secret: D, knownSecret: C });
+    await s.setValue("k", "middle, under D", { secret: D }); // a writer on D that did not name C
+    await s.setValue("k", "latest, under C", { secret: C }); // then a writer still on C
+    const result = await s.rotateSecret({ from: C, to: D });
+    expect(result.retired).toBe(true);
+    expect(await s.getValue("k", { secret: D })).toBe("latest, under C");
+  });
+
   it("refuses a mistyped old secret instead of reporting success", async () => {
     await f.createStore("rotation-typo");
     const typo = await f.client().getDataVaultStore("rotation-typo");

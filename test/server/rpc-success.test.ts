@@ -183,8 +183,8 @@ describe("VaultService", () => {
     const newFp = newFingerprint();
     const oldKey = keyRef(oldFp);
     await setValue(c, t.adminToken, id, oldKey, Buffer.from("0123456789"));
-    await setValue(c, t.adminToken, id, oldKey, Buffer.from("0123456789abc"));
-    await setValue(c, t.adminToken, id, keyRef(oldFp), Buffer.from("other"));
+    const oldVersion = await setValue(c, t.adminToken, id, oldKey, Buffer.from("0123456789abc"));
+    const otherVersion = await setValue(c, t.adminToken, id, keyRef(oldFp), Buffer.from("other"));
 
     // A new secret is accepted alongside a known previous one, and registered by the write.
     const newKey = keyRef(newFp);
@@ -196,14 +196,15 @@ describe("VaultService", () => {
         key: newKey,
         sealedValue: Buffer.from("resealed!"),
         previousKeys: [oldKey],
-        expectedVersion: 2,
+        expectedVersion: oldVersion,
       },
       admin,
     );
-    expect(res.version).toBe(3);
+    // Versions are store-wide: the write takes the store's next number.
+    expect(res.version).toBe(otherVersion + 1);
     expect(await getValue(c, t.adminToken, id, oldKey)).toBeUndefined();
     const moved = (await getValue(c, t.adminToken, id, newKey)) as Entry;
-    expect(moved.version).toBe(3);
+    expect(moved.version).toBe(res.version);
     expect(Buffer.from(moved.sealedValue).toString()).toBe("resealed!");
 
     const store = await getStore(id);
@@ -211,6 +212,65 @@ describe("VaultService", () => {
     expect(store.totalValueBytes).toBe("resealed!".length + "other".length);
     expect(secretCounts(store)).toEqual({ [oldFp.toString("hex")]: 1, [newFp.toString("hex")]: 1 });
     await expectCountsMatchContents(id);
+  });
+
+  it("versions are store-wide: the newest copy of an entry wins, whichever secret wrote it", async () => {
+    const id = await createStore(c, t.adminToken, uniqueStoreId("newest"));
+    const fpA = newFingerprint();
+    const fpB = newFingerprint();
+    const a = keyRef(fpA);
+    const b = keyRef(fpB);
+    const first = await setValue(c, t.adminToken, id, a, Buffer.from("first, under A"));
+    await call(
+      c.vault,
+      c.vault.registerSecret,
+      { storeId: id, secretFingerprint: fpB, knownSecretFingerprint: fpA },
+      admin,
+    );
+    // Copies under two secrets (writers that did not name each other): never the same version.
+    const second = await setValue(c, t.adminToken, id, b, Buffer.from("second, under B"));
+    const third = await setValue(c, t.adminToken, id, a, Buffer.from("third, under A"));
+    expect(first).toBeLessThan(second);
+    expect(second).toBeLessThan(third);
+
+    const read = async (key: typeof a, previous: (typeof a)[]) =>
+      (await call(c.vault, c.vault.getValue, { storeId: id, key, previousKeys: previous }, admin))
+        .entry as Entry;
+    // The copy written last, not the one named first.
+    expect(Buffer.from((await read(b, [a])).sealedValue).toString()).toBe("third, under A");
+    expect((await read(a, [b])).version).toBe(third);
+
+    // A check-and-set against the older copy's version fails: the entry moved on.
+    await expectStatus(
+      call(
+        c.vault,
+        c.vault.setValue,
+        {
+          storeId: id,
+          key: b,
+          previousKeys: [a],
+          sealedValue: Buffer.from("x"),
+          expectedVersion: second,
+        },
+        admin,
+      ),
+      status.ABORTED,
+      "VERSION_CONFLICT",
+    );
+    const won = await call(
+      c.vault,
+      c.vault.setValue,
+      {
+        storeId: id,
+        key: b,
+        previousKeys: [a],
+        sealedValue: Buffer.from("fourth"),
+        expectedVersion: third,
+      },
+      admin,
+    );
+    expect(won.version).toBeGreaterThan(third);
+    expect(await getValue(c, t.adminToken, id, a)).toBeUndefined();
   });
 
   it("DeleteValue removes the entry under key and previous keys, with check-and-delete", async () => {
@@ -226,7 +286,7 @@ describe("VaultService", () => {
       admin,
     );
     const b = keyRef(fpB);
-    await setValue(c, t.adminToken, id, b, Buffer.from("B"));
+    const newestVersion = await setValue(c, t.adminToken, id, b, Buffer.from("B"));
     const del = (expectedVersion?: number) =>
       call(
         c.vault,
@@ -240,9 +300,10 @@ describe("VaultService", () => {
         admin,
       );
 
-    await expectStatus(del(7), status.ABORTED, "VERSION_CONFLICT");
+    // The entry's version is its newest copy's (b's): a's older version does not match.
+    await expectStatus(del(1), status.ABORTED, "VERSION_CONFLICT");
     expect(await getValue(c, t.adminToken, id, b)).toBeDefined();
-    expect((await del(1)).deleted).toBe(true);
+    expect((await del(newestVersion)).deleted).toBe(true);
     expect(await getValue(c, t.adminToken, id, a)).toBeUndefined();
     expect(await getValue(c, t.adminToken, id, b)).toBeUndefined();
     expect((await del()).deleted).toBe(false);

@@ -34,8 +34,9 @@ export interface Entry {
   /** The envelope sealed by the client; only a holder of the secret can open it. */
   sealedValue: Buffer;
   /**
-   * Per-entry version: 1 on first write, incremented by every write. Pass it
-   * back as expected_version for check-and-set.
+   * The entry's version: every write in a store takes the store's next
+   * number, so versions only grow and no two writes share one. Pass it back as
+   * expected_version for check-and-set.
    */
   version: number;
   /** When the entry was last written. */

@@ -51,7 +51,7 @@ export interface GetValueRequest {
 
 /** Response for VaultService.GetValue. */
 export interface GetValueResponse {
-  /** The entry found; unset when none of the key ids exists. */
+  /** The newest copy found; unset when none of the key ids exists. */
   entry: Entry | undefined;
 }
 
@@ -68,8 +68,8 @@ export interface SetValueRequest {
   /**
    * Check-and-set: write only if the entry's current version is this one.
    * 0 means "only if the entry does not exist". Unset: write unconditionally.
-   * The entry's version is that of `key` or, if absent, of the first of
-   * previous_keys that exists.
+   * The entry's version is the highest among its copies under `key` and
+   * previous_keys, so a write to any copy since it was read fails the check.
    */
   expectedVersion?:
     | number
@@ -97,7 +97,10 @@ export interface DeleteValueRequest {
     | undefined;
   /** The same entry under previous secrets: removed too. At most 16. */
   previousKeys: KeyRef[];
-  /** Check-and-delete: delete only if the entry's current version is this one. */
+  /**
+   * Check-and-delete: delete only if the entry's current version (the highest
+   * among its copies) is this one.
+   */
   expectedVersion?: number | undefined;
 }
 
