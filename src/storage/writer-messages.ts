@@ -55,6 +55,25 @@ export function deserializeError(error: SerializedError): Error {
 }
 
 /**
+ * Copies every byte view that is a window onto a larger buffer into one of
+ * its own, through plain objects and arrays. postMessage copies a view's
+ * whole backing buffer: a 32-byte key id sliced from Node's 8 KiB pool, or
+ * from a gRPC message, would otherwise cross as kilobytes.
+ */
+export function exactBuffers<T>(value: T): T {
+  if (value instanceof Uint8Array) {
+    return (value.byteLength === value.buffer.byteLength ? value : new Uint8Array(value)) as T;
+  }
+  if (Array.isArray(value)) return value.map(exactBuffers) as T;
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = exactBuffers(v);
+    return out as T;
+  }
+  return value;
+}
+
+/**
  * Turns the Uint8Arrays that postMessage makes of Buffers back into Buffers
  * (views, no copy), through plain objects and arrays.
  */

@@ -8,6 +8,7 @@ import { KyselyRepository } from "./kysely-repository.js";
 import type { Database } from "./schema.js";
 import { openSqlite } from "./sqlite-database.js";
 import {
+  exactBuffers,
   type FromWriter,
   reviveBuffers,
   serializeError,
@@ -53,7 +54,7 @@ const flush = (): void => {
 const settle = (id: number, work: Promise<unknown>): void => {
   work
     .then(
-      (value) => outbox.push({ id, ok: true, value }),
+      (value) => outbox.push({ id, ok: true, value: exactBuffers(value) }),
       (error: unknown) => outbox.push({ id, ok: false, error: serializeError(error) }),
     )
     .finally(() => {

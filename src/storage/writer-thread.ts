@@ -7,6 +7,7 @@ import type { ResultOf, WriteCommand } from "../vault/write-command.js";
 import type { WriteExecutor } from "../vault/write-executor.js";
 import {
   deserializeError,
+  exactBuffers,
   type FromWriter,
   reviveBuffers,
   type ToWriter,
@@ -89,7 +90,7 @@ class WriterThread implements WriteExecutor {
   }
 
   run<C extends WriteCommand>(command: C): Promise<ResultOf<C>> {
-    return this.#enqueue((id) => ({ id, command })) as Promise<ResultOf<C>>;
+    return this.#enqueue((id) => ({ id, command: exactBuffers(command) })) as Promise<ResultOf<C>>;
   }
 
   async scrub(): Promise<void> {
