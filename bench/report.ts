@@ -132,6 +132,23 @@ function sizeLines(sizes: readonly SizeResult[]): string[] {
       r.status === "ok" ? "" : r.problems.slice(0, 1).join(""),
     ]),
   );
+  const cold = sizes.flatMap((s) =>
+    s.coldReads === undefined
+      ? []
+      : [
+          [
+            n(s.entries),
+            "cold",
+            "1",
+            "",
+            ms(s.coldReads.p50Ms),
+            ms(s.coldReads.p99Ms),
+            "",
+            `${n(s.coldReads.count)} entries never read before: storage path, no cache`,
+          ],
+        ],
+  );
+  rows.push(...cold);
   return [
     "GetValue latency vs store size (one fresh server, the store grown in place; RSS at the end of each size)",
     ...align(

@@ -1,3 +1,4 @@
+import type { ColdReads } from "./cold-reads.js";
 import type { Op } from "./request-bodies.js";
 import type { Saturated } from "./saturation.js";
 import type { LatencySummary } from "./stats.js";
@@ -77,6 +78,8 @@ export interface SizeResult {
   readonly rows: readonly RowResult[];
   /** Server VmRSS at the end of this size's run. */
   readonly serverRssBytes: number | undefined;
+  /** Reads of entries never read before, one at a time: the storage path, past the entry cache. */
+  readonly coldReads?: ColdReads | undefined;
 }
 
 /** Everything one run measured. */

@@ -1,3 +1,4 @@
+import { measureColdReads } from "./cold-reads.js";
 import { residentBytes } from "./cpu-sampler.js";
 import { createBenchStore, preload } from "./preload.js";
 import { RawCaller } from "./raw-caller.js";
@@ -8,6 +9,9 @@ import { startHexclave } from "./server-process.js";
 
 /** Concurrencies of the latency-vs-size rows. */
 export const SIZE_CONCURRENCY = [1, 16] as const;
+
+/** Distinct never-read entries read one at a time per size (see cold-reads.ts). */
+const COLD_READS = 2000;
 
 /**
  * GetValue latency as the table grows: a fresh server is preloaded to each
@@ -57,12 +61,12 @@ export async function measureSizes(
           );
           rows.push(row);
         }
-        results.push({
-          entries: size,
-          preloadSeconds,
-          rows,
-          serverRssBytes: residentBytes(server.pid),
-        });
+        const serverRssBytes = residentBytes(server.pid);
+        const coldReads = await measureColdReads(caller, space, COLD_READS, 7 + size);
+        process.stderr.write(
+          `  ${size} entries, ${coldReads.count} cold reads: p50 ${coldReads.p50Ms.toFixed(2)} ms\n`,
+        );
+        results.push({ entries: size, preloadSeconds, rows, serverRssBytes, coldReads });
       }
     } finally {
       caller.close();

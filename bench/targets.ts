@@ -39,6 +39,10 @@ export function targetChecks(report: BenchReport): TargetCheck[] {
     const [a, b] = [p50(small, concurrency), p50(large, concurrency)];
     return a === undefined || b === undefined ? undefined : b / a;
   };
+  const coldRatio =
+    small?.coldReads !== undefined && large?.coldReads !== undefined && small !== large
+      ? large.coldReads.p50Ms / small.coldReads.p50Ms
+      : undefined;
   const rssMb =
     large !== undefined && report.sizes.length > 1 && large.serverRssBytes !== undefined
       ? large.serverRssBytes / 2 ** 20
@@ -56,6 +60,12 @@ export function targetChecks(report: BenchReport): TargetCheck[] {
     atMost(
       `get p50 @${count(large?.entries)} / @${count(small?.entries)} entries (c=16)`,
       sizeRatio(16),
+      1.3,
+      "×",
+    ),
+    atMost(
+      `get p50 @${count(large?.entries)} / @${count(small?.entries)}, cold reads (storage path)`,
+      coldRatio,
       1.3,
       "×",
     ),
