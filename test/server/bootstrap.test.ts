@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
@@ -7,8 +7,8 @@ import { type RunningServer, startServer } from "../../src/server/index.js";
 import { bearer, call, rawClients } from "../support/grpc-clients.js";
 import {
   type ControlledServer,
-  launch,
   runToExit,
+  serverFleet,
   stop,
   tempDataDir,
 } from "../support/server-control.js";
@@ -27,23 +27,12 @@ import {
  * sits, and a refusal to start on a master key that does not open the data.
  */
 
-const dirs: string[] = [];
-const running = new Set<ControlledServer>();
-
-afterAll(async () => {
-  for (const p of running) await stop(p, "SIGKILL");
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
-
-async function start(env: Record<string, string>): Promise<ControlledServer> {
-  const p = await launch(env);
-  running.add(p);
-  return p;
-}
+const fleet = serverFleet();
+afterAll(() => fleet.cleanup());
+const start = (env: Record<string, string>): Promise<ControlledServer> => fleet.start(env);
 
 async function halt(p: ControlledServer): Promise<void> {
   expect(await stop(p, "SIGTERM")).toEqual({ code: 0, signal: null });
-  running.delete(p);
 }
 
 /** Starts the server in this process on `dataDir` with no admin token configured, capturing its log. */
@@ -70,7 +59,7 @@ const ADMIN_TOKEN_LOG = /^created the first admin token/;
 describe("first start without HEXCLAVE_ADMIN_TOKEN", () => {
   it("writes admin.token (0600), logs its path, and the token works; a second start makes no other", async () => {
     const parent = await tempDataDir("hexclave-boot-");
-    dirs.push(parent);
+    fleet.track(parent);
     const dataDir = join(parent, "fresh", "data");
     const first = await start({ HEXCLAVE_DATA_DIR: dataDir });
 
@@ -137,7 +126,7 @@ describe("first start without HEXCLAVE_ADMIN_TOKEN", () => {
 describe("the development master key", () => {
   it("is made once, 0600, with a warning that it sits next to the data; later starts warn again", async () => {
     const dataDir = await tempDataDir("hexclave-boot-key-");
-    dirs.push(dataDir);
+    fleet.track(dataDir);
     const first = await startInProcess(dataDir);
     const keyFile = join(dataDir, "master.key");
     expect(await modeOf(keyFile)).toBe(0o600);
@@ -163,7 +152,7 @@ describe("the development master key", () => {
 describe("HEXCLAVE_MASTER_KEY", () => {
   it("a different key on restart is refused with a clear message; the right one opens the data", async () => {
     const dataDir = await tempDataDir("hexclave-boot-mk-");
-    dirs.push(dataDir);
+    fleet.track(dataDir);
     const right = randomBytes(32).toString("base64");
     const wrong = randomBytes(32).toString("base64");
     const adminToken = `boot-admin-${randomBytes(24).toString("base64url")}`;
@@ -206,7 +195,7 @@ describe("HEXCLAVE_MASTER_KEY", () => {
     ["not base64", "this is not a key at all!"],
   ])("of the wrong length (%s) is refused before anything is written", async (_, value) => {
     const dataDir = await tempDataDir("hexclave-boot-len-");
-    dirs.push(dataDir);
+    fleet.track(dataDir);
     const error = await startServer({
       listen: "127.0.0.1:0",
       dataDir,
@@ -226,7 +215,7 @@ describe("HEXCLAVE_MASTER_KEY", () => {
 
   it("of the wrong length makes `hexclave serve` exit 1 with one line saying what to fix", async () => {
     const dataDir = await tempDataDir("hexclave-boot-cli-");
-    dirs.push(dataDir);
+    fleet.track(dataDir);
     const value = randomBytes(24).toString("base64");
     const refused = await runToExit({ HEXCLAVE_DATA_DIR: dataDir, HEXCLAVE_MASTER_KEY: value });
     expect(refused.code).toBe(1);
@@ -237,7 +226,7 @@ describe("HEXCLAVE_MASTER_KEY", () => {
 
   it("--master-key-file of the wrong length is refused too", async () => {
     const dataDir = await tempDataDir("hexclave-boot-file-");
-    dirs.push(dataDir);
+    fleet.track(dataDir);
     const file = join(dataDir, "short.key");
     await writeFile(file, randomBytes(20).toString("base64"), { mode: 0o600 });
     await expect(

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { credentials, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
@@ -12,9 +12,9 @@ import type { Entry } from "../../gen/hexclave/v1/types.js";
 import { bearer, call, rawClients } from "../support/grpc-clients.js";
 import {
   type ControlledServer,
-  launch,
   logsWith,
   runToExit,
+  serverFleet,
   stop,
   tempDataDir,
 } from "../support/server-control.js";
@@ -33,20 +33,9 @@ import {
  * stale one.
  */
 
-const cleanup: string[] = [];
-const running = new Set<ControlledServer>();
-
-afterAll(async () => {
-  for (const p of running) await stop(p, "SIGKILL");
-  for (const dir of cleanup) await rm(dir, { recursive: true, force: true });
-});
-
-async function start(env: Record<string, string>): Promise<ControlledServer> {
-  const p = await launch(env);
-  running.add(p);
-  void p.closed.then(() => running.delete(p));
-  return p;
-}
+const fleet = serverFleet();
+afterAll(() => fleet.cleanup());
+const start = (env: Record<string, string>): Promise<ControlledServer> => fleet.start(env);
 
 function adminEnv(dataDir: string): { HEXCLAVE_DATA_DIR: string; HEXCLAVE_ADMIN_TOKEN: string } {
   return {
@@ -58,7 +47,7 @@ function adminEnv(dataDir: string): { HEXCLAVE_DATA_DIR: string; HEXCLAVE_ADMIN_
 describe("SIGTERM", () => {
   it("reports NOT_SERVING to Watch, lets an in-flight stream finish, then exits 0", async () => {
     const dataDir = await tempDataDir("hexclave-sigterm-");
-    cleanup.push(dataDir);
+    fleet.track(dataDir);
     const env = adminEnv(dataDir);
     const p = await start(env);
     const c = rawClients(p.address);
@@ -156,7 +145,7 @@ describe("SIGTERM", () => {
 
   it("SIGINT also stops cleanly, and the data is there on the next start", async () => {
     const dataDir = await tempDataDir("hexclave-sigint-");
-    cleanup.push(dataDir);
+    fleet.track(dataDir);
     const env = adminEnv(dataDir);
     const p = await start(env);
     const c = rawClients(p.address);
@@ -180,12 +169,12 @@ describe("SIGTERM", () => {
 describe("a Unix socket", () => {
   it("serves calls, leaves a live server's socket and other files alone, and cleans up a stale socket", async () => {
     const socketDir = await mkdtemp("/tmp/hxsock-");
-    cleanup.push(socketDir);
+    fleet.track(socketDir);
     const socket = join(socketDir, "hexclave.sock");
     const bystander = join(socketDir, "not-a-socket");
     await writeFile(bystander, "keep me");
     const dataDir = await tempDataDir("hexclave-unix-");
-    cleanup.push(dataDir);
+    fleet.track(dataDir);
     const env = { ...adminEnv(dataDir), HEXCLAVE_LISTEN: `unix:${socket}` };
     const token = env.HEXCLAVE_ADMIN_TOKEN;
 
@@ -199,7 +188,7 @@ describe("a Unix socket", () => {
 
     // A second server on the same path must fail loudly, not take over the live socket.
     const otherDir = await tempDataDir("hexclave-unix2-");
-    cleanup.push(otherDir);
+    fleet.track(otherDir);
     const second = await runToExit({ ...adminEnv(otherDir), HEXCLAVE_LISTEN: `unix:${socket}` });
     expect(second.code).not.toBe(0);
     expect(second.stderr).toContain("cannot listen");

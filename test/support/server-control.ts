@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials, Metadata } from "@grpc/grpc-js";
@@ -44,12 +44,45 @@ export async function launch(
 }
 
 /**
+ * The servers a test file starts and the directories it makes, so one
+ * afterAll can kill and remove whatever a failing test left behind.
+ *
+ * @example
+ * const fleet = serverFleet();
+ * afterAll(() => fleet.cleanup());
+ * const p = await fleet.start({ HEXCLAVE_DATA_DIR: fleet.track(dir) });
+ */
+export function serverFleet(): {
+  start(env: Record<string, string>, args?: readonly string[]): Promise<ControlledServer>;
+  track(dir: string): string;
+  cleanup(): Promise<void>;
+} {
+  const running = new Set<ControlledServer>();
+  const dirs: string[] = [];
+  return {
+    async start(env, args = []) {
+      const p = await launch(env, args);
+      running.add(p);
+      void p.closed.then(() => running.delete(p));
+      return p;
+    },
+    track(dir) {
+      dirs.push(dir);
+      return dir;
+    },
+    async cleanup() {
+      for (const p of running) await stop(p, "SIGKILL");
+      for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
  * Sends `signal` and waits until the process has exited and its logs are all read.
  *
- * `hexclave serve` logs "hexclave serving" a moment before it installs its
- * SIGTERM/SIGINT handlers; a signal in between kills it uncleanly. One answered
- * call proves the handlers are in place (they are installed before the event
- * loop turns again), so graceful signals wait for a Health check first.
+ * Graceful signals wait for one answered Health check first, so a test never
+ * signals a server that is still starting (`hexclave serve` handles a signal
+ * during startup too, but the test would then be about something else).
  */
 export async function stop(
   p: ControlledServer,
