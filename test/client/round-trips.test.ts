@@ -146,11 +146,31 @@ describe("entries", () => {
   });
 
   it("stops the stream when the loop ends early", async () => {
+    await f.createStore("early-stop");
+    const early = await f.client().getDataVaultStore("early-stop");
+    for (let i = 0; i < 9; i++) await early.setValue(`k:${i}`, `v${i}`, { secret });
     let n = 0;
-    for await (const _ of store.entries({ secret, pageSize: 2 })) {
+    for await (const _ of early.entries({ secret, pageSize: 2 })) {
       if (++n === 3) break;
     }
     expect(n).toBe(3);
-    expect(await store.getValue("many:a", { secret })).toBe("A");
+    expect(await early.getValue("k:0", { secret })).toBe("v0");
+  });
+
+  it("refuses to list bytes that are not text as text, and lists them as bytes", async () => {
+    await f.createStore("mixed");
+    const mixed = await f.client().getDataVaultStore("mixed");
+    await mixed.setValue("text", "plain", { secret });
+    await mixed.setValue("binary", new Uint8Array([0xc3, 0x28]), { secret });
+    const listAll = async (as?: "bytes"): Promise<number> => {
+      let n = 0;
+      for await (const _ of mixed.entries({ secret, ...(as === undefined ? {} : { as }) })) n++;
+      return n;
+    };
+    await expect(listAll()).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: expect.stringContaining('{ as: "bytes" }'),
+    });
+    expect(await listAll("bytes")).toBe(2);
   });
 });
