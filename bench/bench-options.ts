@@ -20,6 +20,16 @@ export interface BenchOptions {
   readonly json: string | undefined;
   /** Directory for the real server's `node --cpu-prof` profiles. */
   readonly cpuProfDir: string | undefined;
+  /** How the real server runs: extra `node` flags, and its entry cache size. */
+  readonly server: HexclaveLaunch;
+}
+
+/** Extra settings for the real server's process, beyond what production defaults give it. */
+export interface HexclaveLaunch {
+  /** Flags for `node` before the CLI, e.g. `--optimize-for-size`. */
+  readonly nodeArgs: readonly string[];
+  /** `HEXCLAVE_CACHE_MB`; undefined keeps the server's default. */
+  readonly cacheMb: number | undefined;
 }
 
 /** `--help` text. */
@@ -41,6 +51,8 @@ export const USAGE = `npm run bench -- [flags]
   --skip-client-cost        skip the client-cost micro-benchmarks
   --json [PATH]             also write the results as JSON (no PATH or "-": stdout)
   --cpu-prof DIR            run the real server under node --cpu-prof, profiles in DIR
+  --server-node-args ARGS   node flags for the real server, space-separated (e.g. "--optimize-for-size")
+  --cache-mb N              the real server's entry cache (HEXCLAVE_CACHE_MB; default: its own, 32)
   --help                    this text
 `;
 
@@ -78,6 +90,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
       "skip-client-cost": { type: "boolean", default: false },
       json: { type: "string" },
       "cpu-prof": { type: "string" },
+      "server-node-args": { type: "string" },
+      "cache-mb": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -107,6 +121,11 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
     clientCost: !values["skip-client-cost"],
     json: values.json,
     cpuProfDir: values["cpu-prof"],
+    server: Object.freeze({
+      nodeArgs: (values["server-node-args"] ?? "").split(" ").filter((a) => a !== ""),
+      cacheMb:
+        values["cache-mb"] === undefined ? undefined : whole("--cache-mb", values["cache-mb"]),
+    }),
   });
 }
 
@@ -115,6 +134,13 @@ function int(flag: string, value: string | undefined, fallback: number): number 
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)
     throw new Error(`${flag} expects a positive integer, got "${value}"`);
+  return n;
+}
+
+function whole(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`${flag} expects a whole number ≥ 0, got "${value}"`);
   return n;
 }
 

@@ -60,7 +60,7 @@ async function main(): Promise<number> {
     const sizes =
       options.sizes.length === 0
         ? []
-        : await measureSizes(options.sizes, settings, options.preloadConcurrency);
+        : await measureSizes(options.sizes, settings, options.preloadConcurrency, options.server);
     const report: BenchReport = {
       command: commandLine(),
       startedAt,
@@ -107,10 +107,13 @@ async function mainRows(
   noopRssBytes: number | undefined;
 }> {
   const real = await startHexclave({
-    nodeArgs:
-      options.cpuProfDir === undefined
+    nodeArgs: [
+      ...options.server.nodeArgs,
+      ...(options.cpuProfDir === undefined
         ? []
-        : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`],
+        : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`]),
+    ],
+    cacheMb: options.server.cacheMb,
   });
   let noop: ServerProcess | undefined;
   const callers: RawCaller[] = [];

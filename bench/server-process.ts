@@ -46,7 +46,7 @@ export interface HexclaveProcess extends ServerProcess {
  * const server = await startHexclave({ nodeArgs: ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] });
  */
 export async function startHexclave(
-  options: { nodeArgs?: readonly string[] } = {},
+  options: { nodeArgs?: readonly string[]; cacheMb?: number | undefined } = {},
 ): Promise<HexclaveProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), "hexclave-bench-"));
   const adminToken = randomBytes(32).toString("base64url");
@@ -60,6 +60,7 @@ export async function startHexclave(
       HEXCLAVE_ADMIN_TOKEN: adminToken,
       HEXCLAVE_MASTER_KEY: randomBytes(32).toString("base64"),
       HEXCLAVE_LOG_LEVEL: "info",
+      ...(options.cacheMb === undefined ? {} : { HEXCLAVE_CACHE_MB: String(options.cacheMb) }),
     },
     "hexclave serving",
   );

@@ -1,3 +1,4 @@
+import type { HexclaveLaunch } from "./bench-options.js";
 import { measureColdReads } from "./cold-reads.js";
 import { residentBytes } from "./cpu-sampler.js";
 import { createBenchStore, preload } from "./preload.js";
@@ -21,14 +22,15 @@ const COLD_READS = 2000;
  *
  * @throws Error if the server cannot start or a preload write fails.
  * @example
- * const sizes = await measureSizes([10_000, 1_000_000], settings, 64);
+ * const sizes = await measureSizes([10_000, 1_000_000], settings, 64, { nodeArgs: [], cacheMb: undefined });
  */
 export async function measureSizes(
   sizes: readonly number[],
   settings: Omit<RowSettings, "token">,
   preloadConcurrency: number,
+  launch: HexclaveLaunch,
 ): Promise<SizeResult[]> {
-  const server = await startHexclave();
+  const server = await startHexclave(launch);
   const results: SizeResult[] = [];
   try {
     const store = await createBenchStore(server.address, server.adminToken, "sizes");
