@@ -15,18 +15,15 @@ describe("KeyCache", () => {
   it("derives once for concurrent first calls and reuses the keys after", async () => {
     const cache = new KeyCache();
     const secret = "a hand-made passphrase for the cache";
-    const started = performance.now();
+    // One derivation gives one keys object: the same object back means no second scrypt.
     const [a, b, c] = await Promise.all([
       cache.get(secret, "store-a", salt),
       cache.get(secret, "store-a", salt),
       cache.get(secret, "store-a", salt),
     ]);
-    const cold = performance.now() - started;
     expect(b).toBe(a);
     expect(c).toBe(a);
-    const warmStart = performance.now();
     expect(await cache.get(secret, "store-a", salt)).toBe(a);
-    expect(performance.now() - warmStart).toBeLessThan(cold);
   });
 
   it("keys by secret, store id and salt", async () => {
