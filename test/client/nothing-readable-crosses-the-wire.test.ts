@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { computeKeyId } from "../../src/crypto/key-id.js";
-import { deriveStoreKeysSync } from "../../src/crypto/store-keys.js";
-import { bearer, call } from "../support/grpc-clients.js";
 import { type ClientFixture, startClientFixture } from "./support/client-fixture.js";
 import { grpcMessages } from "./support/grpc-frames.js";
-import { exerciseStore, type KnownPlaintext, knownPlaintext } from "./support/known-plaintext.js";
+import {
+  exerciseStore,
+  type KnownPlaintext,
+  knownKeyId,
+  knownPlaintext,
+} from "./support/known-plaintext.js";
 import { findNeedles } from "./support/plaintext-needles.js";
 import { type RecordingProxy, startRecordingProxy } from "./support/recording-proxy.js";
 
@@ -43,15 +45,7 @@ it("records real, uncompressed gRPC traffic (the capture is meaningful)", async 
   expect(messages.filter((m) => m.compressed)).toEqual([]);
 
   // The key id of a known key under the passphrase is on the wire as plain protobuf bytes.
-  const { store } = await call(
-    f.raw.vault,
-    f.raw.vault.describeStore,
-    { storeId: "wire" },
-    bearer(f.server.adminToken),
-  );
-  const keys = deriveStoreKeysSync(known.passphrase, "wire", store?.salt as Buffer);
-  const [firstKey] = known.entries.keys();
-  const keyId = computeKeyId(keys, firstKey as string);
+  const keyId = await knownKeyId(f, known, "wire", known.passphrase);
   expect(proxy.clientToServer().includes(keyId)).toBe(true);
   expect(proxy.serverToClient().includes(keyId)).toBe(true);
 });

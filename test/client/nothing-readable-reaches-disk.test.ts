@@ -2,11 +2,13 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { computeKeyId } from "../../src/crypto/key-id.js";
-import { deriveStoreKeysSync } from "../../src/crypto/store-keys.js";
-import { bearer, call } from "../support/grpc-clients.js";
 import { type ClientFixture, startClientFixture } from "./support/client-fixture.js";
-import { exerciseStore, type KnownPlaintext, knownPlaintext } from "./support/known-plaintext.js";
+import {
+  exerciseStore,
+  type KnownPlaintext,
+  knownKeyId,
+  knownPlaintext,
+} from "./support/known-plaintext.js";
 import { findNeedles } from "./support/plaintext-needles.js";
 
 /**
@@ -43,18 +45,6 @@ async function filesUnder(dir: string): Promise<string[]> {
   return found;
 }
 
-/** A key id the store holds now: proof the scan sees the stored rows at all. */
-async function storedKeyId(): Promise<Buffer> {
-  const { store } = await call(
-    f.raw.vault,
-    f.raw.vault.describeStore,
-    { storeId: "disk" },
-    bearer(f.server.adminToken),
-  );
-  const keys = deriveStoreKeysSync(known.generated, "disk", store?.salt as Buffer);
-  return computeKeyId(keys, [...known.entries.keys()][0] as string);
-}
-
 async function leaks(): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
   for (const file of await filesUnder(dataDir)) {
@@ -67,7 +57,8 @@ async function leaks(): Promise<Record<string, string[]>> {
 it("leaves nothing readable in any file while the server runs (database, -wal, -shm)", async () => {
   const files = (await filesUnder(dataDir)).map((p) => p.slice(dataDir.length + 1)).sort();
   expect(files).toEqual(expect.arrayContaining(["hexclave.db", "hexclave.db-wal", "master.key"]));
-  keyId = await storedKeyId();
+  // A key id the store holds now: proof the scan sees the stored rows at all.
+  keyId = await knownKeyId(f, known, "disk", known.generated);
   const stored = await Promise.all(files.map((p) => readFile(join(dataDir, p))));
   expect(stored.some((bytes) => bytes.includes(keyId))).toBe(true);
   expect(await leaks()).toEqual({});

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAtRest, unwrapDataKey } from "../../src/crypto/at-rest.js";
+import type { EntriesTable, StoresTable } from "../../src/storage/schema.js";
 import {
   bearer,
   call,
@@ -30,49 +31,27 @@ import {
  * then on its entries cannot be opened by anyone, the operator included.
  */
 
-interface EntryRowBytes {
-  store_uid: Buffer;
-  key_id: Buffer;
-  fingerprint: Buffer;
-  blob: Buffer;
-  version: number;
-  updated_at: number;
-}
-
-interface StoreRowBytes {
-  uid: Buffer;
-  id: string;
-  description: string;
-  salt: Buffer;
-  wrapped_key: Buffer;
-  master_key_id: Buffer;
-  max_value_bytes: number;
-  entry_count: number;
-  total_value_bytes: number;
-  created_at: number;
-  deleted_at: number | null;
-}
 
 function storeRow(
   dataDir: string,
   where: { id?: string; uid?: Buffer },
-): StoreRowBytes | undefined {
+): StoresTable | undefined {
   return withDataFile(
     dataDir,
     (db) =>
       (where.uid === undefined
         ? db.prepare("select * from stores where id = ? and deleted_at is null").get(where.id)
         : db.prepare("select * from stores where uid = ?").get(where.uid)) as
-        | StoreRowBytes
+        | StoresTable
         | undefined,
     { readonly: true },
   );
 }
 
-function entryRows(dataDir: string, uid: Buffer): EntryRowBytes[] {
+function entryRows(dataDir: string, uid: Buffer): EntriesTable[] {
   return withDataFile(
     dataDir,
-    (db) => db.prepare("select * from entries where store_uid = ?").all(uid) as EntryRowBytes[],
+    (db) => db.prepare("select * from entries where store_uid = ?").all(uid) as EntriesTable[],
     { readonly: true },
   );
 }
@@ -86,7 +65,7 @@ function countEntries(dataDir: string, uid: Buffer): number {
   );
 }
 
-function insertEntries(dataDir: string, uid: Buffer, rows: readonly EntryRowBytes[]): void {
+function insertEntries(dataDir: string, uid: Buffer, rows: readonly EntriesTable[]): void {
   withDataFile(dataDir, (db) => {
     const insert = db.prepare(
       "insert into entries (store_uid, key_id, fingerprint, blob, version, updated_at) values (?, ?, ?, ?, ?, ?)",
@@ -122,8 +101,8 @@ describe("deleting a store crypto-shreds it", () => {
   );
   const keys = values.map(() => keyRef(fp));
   let masterKey: Buffer;
-  let before: StoreRowBytes;
-  let leftBehind: EntryRowBytes[];
+  let before: StoresTable;
+  let leftBehind: EntriesTable[];
 
   beforeAll(async () => {
     t = await startTestServer();
@@ -133,7 +112,7 @@ describe("deleting a store crypto-shreds it", () => {
       await setValue(c, t.adminToken, STORE, keys[i] as (typeof keys)[0], value);
     }
     masterKey = Buffer.from(readFileSync(join(t.dataDir, "master.key"), "utf8").trim(), "base64");
-    before = storeRow(t.dataDir, { id: STORE }) as StoreRowBytes;
+    before = storeRow(t.dataDir, { id: STORE }) as StoresTable;
     leftBehind = entryRows(t.dataDir, before.uid);
   });
 
@@ -210,7 +189,7 @@ describe("deleting a store crypto-shreds it", () => {
 
   it("(b) rows left behind, copied into a re-created store of the same id, give DATA_LOSS, never a value", async () => {
     await createStore(c, t.adminToken, STORE);
-    const reborn = storeRow(t.dataDir, { id: STORE }) as StoreRowBytes;
+    const reborn = storeRow(t.dataDir, { id: STORE }) as StoresTable;
     expect(reborn.uid.equals(before.uid)).toBe(false);
     insertEntries(t.dataDir, reborn.uid, leftBehind);
     const md = bearer(t.adminToken);
@@ -231,7 +210,7 @@ describe("deleting a store crypto-shreds it", () => {
   });
 
   it("(b) opened directly with the at-rest layer, the left-behind rows fail under every key but the destroyed one", () => {
-    const reborn = storeRow(t.dataDir, { id: STORE }) as StoreRowBytes;
+    const reborn = storeRow(t.dataDir, { id: STORE }) as StoresTable;
     const candidates = {
       "the re-created store's key": unwrapDataKey(masterKey, STORE, reborn.wrapped_key),
       "a random key": randomBytes(32),
@@ -272,7 +251,7 @@ describe("an interrupted purge", () => {
     await createStore(c, env.HEXCLAVE_ADMIN_TOKEN, "purge-me");
     const fp = newFingerprint();
     await setValue(c, env.HEXCLAVE_ADMIN_TOKEN, "purge-me", keyRef(fp), Buffer.from("real entry"));
-    const uid = (storeRow(dataDir, { id: "purge-me" }) as StoreRowBytes).uid;
+    const uid = (storeRow(dataDir, { id: "purge-me" }) as StoresTable).uid;
     // Many rows (the purge deletes 2,000 per transaction), written directly: only their number matters.
     insertEntries(
       dataDir,

@@ -2,6 +2,10 @@ import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
 import type { DataVaultStore } from "../../../src/client/index.js";
 import { generateSecret } from "../../../src/client/index.js";
+import { computeKeyId } from "../../../src/crypto/key-id.js";
+import { deriveStoreKeysSync } from "../../../src/crypto/store-keys.js";
+import { bearer, call } from "../../support/grpc-clients.js";
+import type { ClientFixture } from "./client-fixture.js";
 import { type Needle, needlesFor } from "./plaintext-needles.js";
 
 /** Values, key names and secrets a test writes, then searches for where they must not be. */
@@ -77,4 +81,27 @@ export async function exerciseStore(store: DataVaultStore, known: KnownPlaintext
   const after = await store.getValues(keys, { secret: known.generated, as: "bytes" });
   expect(after.size).toBe(keys.length);
   for await (const _ of store.entries({ secret: known.generated, as: "bytes" })) listed++;
+}
+
+/**
+ * The key id the first known entry has in `storeId` under `secret`: a byte
+ * string the server does hold, so a scan can prove it sees the stored data.
+ *
+ * @example
+ * const keyId = await knownKeyId(f, known, "disk", known.generated);
+ */
+export async function knownKeyId(
+  f: ClientFixture,
+  known: KnownPlaintext,
+  storeId: string,
+  secret: string,
+): Promise<Buffer> {
+  const { store } = await call(
+    f.raw.vault,
+    f.raw.vault.describeStore,
+    { storeId },
+    bearer(f.server.adminToken),
+  );
+  const keys = deriveStoreKeysSync(secret, storeId, store?.salt as Buffer);
+  return computeKeyId(keys, [...known.entries.keys()][0] as string);
 }
