@@ -51,7 +51,7 @@ export const USAGE = `npm run bench -- [flags]
   --skip-client-cost        skip the client-cost micro-benchmarks
   --json [PATH]             also write the results as JSON (no PATH or "-": stdout)
   --cpu-prof DIR            run the real server under node --cpu-prof, profiles in DIR
-  --server-node-args ARGS   node flags for the real server, space-separated (e.g. "--optimize-for-size")
+  --server-node-args=ARGS   node flags for the real server, space-separated (the = is needed: --server-node-args=--optimize-for-size)
   --cache-mb N              the real server's entry cache (HEXCLAVE_CACHE_MB; default: its own, 32)
   --help                    this text
 `;

@@ -22,7 +22,7 @@ import {
 } from "../gen/grpc/health/v1/health.js";
 import type { Entry, KeyRef, Store } from "../gen/hexclave/v1/types.js";
 import { type VaultServiceServer, VaultServiceService } from "../gen/hexclave/v1/vault_service.js";
-import { limits, maxRequestMessageBytes } from "../src/vault/limits.js";
+import { limits, maxRequestMessageBytes, maxResponseMessageBytes } from "../src/vault/limits.js";
 
 const { values } = parseArgs({
   options: { listen: { type: "string" }, "sealed-bytes": { type: "string" } },
@@ -80,7 +80,7 @@ const vault: VaultServiceServer = {
 
 const server = new Server({
   "grpc.max_receive_message_length": maxRequestMessageBytes,
-  "grpc.max_send_message_length": limits.maxResponseBytes + 1024 * 1024,
+  "grpc.max_send_message_length": maxResponseMessageBytes,
 });
 server.addService(VaultServiceService, vault);
 const health: HealthServer = {

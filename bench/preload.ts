@@ -1,13 +1,13 @@
-import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
-import {
-  AdminServiceClient,
-  type CreateStoreResponse,
-  type CreateTokenResponse,
-} from "../gen/hexclave/v1/admin_service.js";
+import { credentials, Metadata } from "@grpc/grpc-js";
+import { AdminServiceClient } from "../gen/hexclave/v1/admin_service.js";
 import { generateSecret, HexclaveClient } from "../src/client/index.js";
+import { unaryCall } from "../src/client/unary-call.js";
 import { deriveStoreKeys } from "../src/crypto/store-keys.js";
 import { KeySpace } from "./key-space.js";
 import { keyName, tokenValue } from "./token-values.js";
+
+/** How long one admin call may take before the run fails instead of hanging. */
+const ADMIN_TIMEOUT_MS = 30_000;
 
 /** A store made for the bench, with a store-scoped token and the client secret its entries are sealed with. */
 export interface BenchStore {
@@ -36,20 +36,18 @@ export async function createBenchStore(
   const admin = new AdminServiceClient(address, credentials.createInsecure());
   const metadata = new Metadata();
   metadata.set("authorization", `Bearer ${adminToken}`);
-  const settle =
-    <Res>(resolve: (r: Res) => void, reject: (e: ServiceError) => void) =>
-    (error: ServiceError | null, response: Res): void =>
-      error === null ? resolve(response) : reject(error);
   try {
-    const created = await new Promise<CreateStoreResponse>((resolve, reject) =>
-      admin.createStore({ storeId, description: "benchmark" }, metadata, settle(resolve, reject)),
+    const created = await unaryCall(
+      admin.createStore.bind(admin),
+      { storeId, description: "benchmark" },
+      metadata,
+      ADMIN_TIMEOUT_MS,
     );
-    const token = await new Promise<CreateTokenResponse>((resolve, reject) =>
-      admin.createToken(
-        { name: `bench-${storeId}`, admin: false, grants: [{ storeId, read: true, write: true }] },
-        metadata,
-        settle(resolve, reject),
-      ),
+    const token = await unaryCall(
+      admin.createToken.bind(admin),
+      { name: `bench-${storeId}`, admin: false, grants: [{ storeId, read: true, write: true }] },
+      metadata,
+      ADMIN_TIMEOUT_MS,
     );
     const salt = created.store?.salt;
     if (salt === undefined) throw new Error("CreateStore returned no store");

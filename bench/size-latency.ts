@@ -63,8 +63,8 @@ export async function measureSizes(
           );
           rows.push(row);
         }
-        const serverRssBytes = residentBytes(server.pid);
         const coldReads = await measureColdReads(caller, space, COLD_READS, 7 + size);
+        const serverRssBytes = residentBytes(server.pid);
         process.stderr.write(
           `  ${size} entries, ${coldReads.count} cold reads: p50 ${coldReads.p50Ms.toFixed(2)} ms\n`,
         );

@@ -11,7 +11,7 @@ import { ServerReflectionService as ReflectionV1alpha } from "../../gen/grpc/ref
 import { AdminServiceService } from "../../gen/hexclave/v1/admin_service.js";
 import { VaultServiceService } from "../../gen/hexclave/v1/vault_service.js";
 import { openStorage, type Storage } from "../storage/open-storage.js";
-import { limits, maxRequestMessageBytes } from "../vault/limits.js";
+import { maxRequestMessageBytes, maxResponseMessageBytes } from "../vault/limits.js";
 import { openVault, type Vault } from "../vault/vault.js";
 import type { WriteBatcherOptions } from "../vault/write-batcher.js";
 import { adminServiceHandlers } from "./admin-service.js";
@@ -122,7 +122,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   };
   const server = new Server({
     "grpc.max_receive_message_length": maxRequestMessageBytes,
-    "grpc.max_send_message_length": limits.maxResponseBytes + 1024 * 1024,
+    "grpc.max_send_message_length": maxResponseMessageBytes,
   });
   server.addService(VaultServiceService, vaultServiceHandlers(deps, vault.data));
   server.addService(AdminServiceService, adminServiceHandlers(deps, vault.admin));

@@ -48,3 +48,6 @@ export const limits = Object.freeze({
  * ids and framing, or a full batch of key refs.
  */
 export const maxRequestMessageBytes = limits.maxValueBytesCeiling + 64 * 1024;
+
+/** Largest response message the server sends: a full response plus room for framing. */
+export const maxResponseMessageBytes = limits.maxResponseBytes + 1024 * 1024;
