@@ -57,6 +57,10 @@ export const TAG_LENGTH = 16;
 
 /** version ‖ fingerprint ‖ salt ‖ commitment. */
 export const HEADER_LENGTH = 1 + FINGERPRINT_LENGTH + MESSAGE_SALT_LENGTH + COMMITMENT_LENGTH;
+/** Where the message salt starts in the header (after version and fingerprint). */
+export const SALT_OFFSET = 1 + FINGERPRINT_LENGTH;
+/** Where the key commitment starts in the header (after the salt). */
+export const COMMITMENT_OFFSET = SALT_OFFSET + MESSAGE_SALT_LENGTH;
 
 /** Frame kind of a sealed string (UTF-8), so open can hand back the same type. */
 export const KIND_TEXT = 0x01;

@@ -2,13 +2,13 @@ import { timingSafeEqual } from "node:crypto";
 import { assertUint8Array } from "./assertions.js";
 import { decryptionFailed } from "./crypto-error.js";
 import {
+  COMMITMENT_OFFSET,
   ENVELOPE_VERSION,
-  FINGERPRINT_LENGTH,
   HEADER_LENGTH,
   isPaddedLength,
   KEY_ID_LENGTH,
-  MESSAGE_SALT_LENGTH,
   MIN_ENVELOPE_LENGTH,
+  SALT_OFFSET,
   TAG_LENGTH,
   ZERO_NONCE,
 } from "./format-v1.js";
@@ -25,9 +25,6 @@ export interface OpenedValue {
   kind: "text" | "bytes";
   value: Buffer;
 }
-
-const SALT_OFFSET = 1 + FINGERPRINT_LENGTH;
-const COMMITMENT_OFFSET = SALT_OFFSET + MESSAGE_SALT_LENGTH;
 
 /**
  * Opens an envelope sealed by {@link seal} under the entry's key id.

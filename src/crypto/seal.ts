@@ -2,13 +2,14 @@ import { randomBytes } from "node:crypto";
 import { assertBytes, assertWellFormed, describeType } from "./assertions.js";
 import { CryptoError } from "./crypto-error.js";
 import {
+  COMMITMENT_OFFSET,
   ENVELOPE_VERSION,
-  FINGERPRINT_LENGTH,
   HEADER_LENGTH,
   KIND_BYTES,
   KIND_TEXT,
   MAX_VALUE_BYTES,
   MESSAGE_SALT_LENGTH,
+  SALT_OFFSET,
   TAG_LENGTH,
   ZERO_NONCE,
 } from "./format-v1.js";
@@ -48,9 +49,6 @@ function checkValue(value: unknown): { kind: number; length: number } {
     `"value" expected a string or Uint8Array, got ${describeType(value)}`,
   );
 }
-
-const SALT_OFFSET = 1 + FINGERPRINT_LENGTH;
-const COMMITMENT_OFFSET = SALT_OFFSET + MESSAGE_SALT_LENGTH;
 
 /**
  * Seals a value under a key name with a fresh random salt: the only sealing callers need.
