@@ -46,7 +46,11 @@ export function serveCommand(): Command {
         let stopSignal: NodeJS.Signals | undefined;
         let server: RunningServer | undefined;
         const stop = (signal: NodeJS.Signals): void => {
-          if (stopSignal !== undefined) return;
+          if (stopSignal !== undefined) {
+            // A second signal while startup still runs (e.g. a hung database): give up now.
+            if (server === undefined) process.exit(1);
+            return;
+          }
           stopSignal = signal;
           process.stderr.write(`hexclave: ${signal}: shutting down\n`);
           if (server !== undefined) closeAndExit(server);
