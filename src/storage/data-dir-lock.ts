@@ -2,7 +2,7 @@ import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 
 /** File whose lock marks a data directory as in use. */
-export const LOCK_FILE_NAME = "hexclave.lock";
+const LOCK_FILE_NAME = "hexclave.lock";
 
 /** A held data-directory lock. */
 export interface DataDirLock {

@@ -15,11 +15,6 @@ import type { Dialect } from "./dialect.js";
 import type { Database, EntriesTable, StoresTable, TokensTable } from "./schema.js";
 
 /**
- * The vault's storage port over kysely, the same code for every dialect.
- * Only portable SQL is used: upserts by `ON CONFLICT`, no RETURNING, integers
- * and raw bytes only.
- */
-/**
  * The per-write statements, compiled by kysely once instead of built on
  * every call (building costs more than running a primary-key lookup). Only
  * the parameters change; they are bound in the order the SQL names them.
@@ -54,6 +49,11 @@ type EntrySelection = Pick<
   "key_id" | "fingerprint" | "blob" | "version" | "updated_at"
 >;
 
+/**
+ * The vault's storage port over kysely, the same code for every dialect.
+ * Only portable SQL is used: upserts by `ON CONFLICT`, no RETURNING, integers
+ * and raw bytes only.
+ */
 class KyselyReads implements RepositoryReads {
   constructor(
     protected readonly db: Kysely<Database> | Transaction<Database>,

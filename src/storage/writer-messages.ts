@@ -6,7 +6,7 @@ export type ToWriter =
   | { readonly type: "run"; readonly jobs: readonly WriterJob[] }
   | { readonly type: "close" };
 
-/** One job: a command, or a scrub (ordered with the commands around it). */
+/** One job: a command, or a scrub (not ordered with the commands around it: see WriteExecutor.scrub). */
 export type WriterJob =
   | { readonly id: number; readonly command: WriteCommand }
   | { readonly id: number; readonly scrub: true };

@@ -1,8 +1,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { VaultError } from "../vault/vault-error.js";
-import type { WriteBatcherOptions } from "../vault/write-batcher.js";
+import { overloaded, shuttingDown, type WriteBatcherOptions } from "../vault/write-batcher.js";
 import type { ResultOf, WriteCommand } from "../vault/write-command.js";
 import type { WriteExecutor } from "../vault/write-executor.js";
 import {
@@ -78,15 +77,15 @@ class WriterThread implements WriteExecutor {
       }
     });
     const fail = (error: Error): void => {
-      this.#failure ??= error;
+      // A crash reports "error" then "exit": tell the server once, and not at all while closing.
+      if (this.#failure !== undefined || this.#closing !== undefined) return;
+      this.#failure = error;
       for (const pending of this.#pending.values()) pending.reject(error);
       this.#pending.clear();
       options.onFailure?.(error);
     };
     worker.on("error", fail);
-    worker.on("exit", (code) => {
-      if (this.#closing === undefined) fail(new Error(`the writer thread exited (code ${code})`));
-    });
+    worker.on("exit", (code) => fail(new Error(`the writer thread exited (code ${code})`)));
   }
 
   run<C extends WriteCommand>(command: C): Promise<ResultOf<C>> {
@@ -120,11 +119,7 @@ class WriterThread implements WriteExecutor {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.#closing !== undefined) return Promise.reject(shuttingDown());
     if (this.#pending.size >= this.#maxQueued) {
-      return Promise.reject(
-        new VaultError("OVERLOADED", "the server has too many writes waiting: retry with backoff", {
-          metadata: { queued: String(this.#pending.size) },
-        }),
-      );
+      return Promise.reject(overloaded(this.#pending.size));
     }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -147,13 +142,6 @@ class WriterThread implements WriteExecutor {
   #post(message: ToWriter): void {
     this.#worker.postMessage(message);
   }
-}
-
-function shuttingDown(): VaultError {
-  return new VaultError(
-    "SHUTTING_DOWN",
-    "the server is shutting down: retry against another instance",
-  );
 }
 
 /** The worker's entry point; from TypeScript sources (tests), the build's, which `npm test` makes first. */

@@ -41,9 +41,10 @@ export class EntryReader {
   /** Every ref's entry that exists, in request order, each once. */
   async all(store: LoadedStore, refs: readonly ValidKeyRef[]): Promise<EntryView[]> {
     const uid = store.row.uid;
+    const keyIds = uniqueKeyIds(refs);
     const found = new Map<string, EntryView>();
     const missing: Buffer[] = [];
-    for (const keyId of uniqueKeyIds(refs)) {
+    for (const keyId of keyIds) {
       const hit = this.#cache.get(uid, keyId);
       if (hit === undefined) missing.push(keyId);
       else found.set(keyId.toString("latin1"), hit);
@@ -58,7 +59,7 @@ export class EntryReader {
     }
     const out: EntryView[] = [];
     let bytes = 0;
-    for (const keyId of uniqueKeyIds(refs)) {
+    for (const keyId of keyIds) {
       const entry = found.get(keyId.toString("latin1"));
       if (entry === undefined) continue;
       bytes += entry.sealedValue.length;
@@ -77,7 +78,7 @@ export class EntryReader {
   /** Pages of a store's entries in key id order (not cached: a listing would evict the hot set). */
   async *pages(
     store: LoadedStore,
-    query: Omit<EntryListQuery, "afterKeyId"> & { afterKeyId: Buffer | undefined },
+    query: EntryListQuery,
     signal: AbortSignal,
   ): AsyncGenerator<EntryView[]> {
     let after = query.afterKeyId;

@@ -89,6 +89,25 @@ export class WriteBatch {
   }
 }
 
+/** The error for a write arriving after shutdown began. */
+export function shuttingDown(): VaultError {
+  return new VaultError(
+    "SHUTTING_DOWN",
+    "the server is shutting down: retry against another instance",
+  );
+}
+
+/** The error for a write beyond the queue's bound (`queued` writes already waiting). */
+export function overloaded(queued: number): VaultError {
+  return new VaultError(
+    "OVERLOADED",
+    "the server has too many writes waiting: retry with backoff",
+    {
+      metadata: { queued: String(queued) },
+    },
+  );
+}
+
 /** One write: runs inside a shared transaction; throws VaultError before writing anything. */
 export type WriteWork<T> = (tx: RepositoryTransaction, batch: WriteBatch) => Promise<T>;
 
@@ -156,21 +175,9 @@ export class WriteBatcher {
    * @throws VaultError OVERLOADED when the queue is full, SHUTTING_DOWN after close().
    */
   submit<T>(work: WriteWork<T>): Promise<T> {
-    if (this.#closed) {
-      return Promise.reject(
-        new VaultError(
-          "SHUTTING_DOWN",
-          "the server is shutting down: retry against another instance",
-        ),
-      );
-    }
-    if (this.#queue.length >= this.#maxQueued) {
-      return Promise.reject(
-        new VaultError("OVERLOADED", "the server has too many writes waiting: retry with backoff", {
-          metadata: { queued: String(this.#queue.length) },
-        }),
-      );
-    }
+    if (this.#closed) return Promise.reject(shuttingDown());
+    if (this.#queue.length >= this.#maxQueued)
+      return Promise.reject(overloaded(this.#queue.length));
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#running) {

@@ -30,7 +30,10 @@ export interface WriteExecutor {
    * @throws VaultError from the command's checks (nothing written), OVERLOADED, SHUTTING_DOWN.
    */
   run<C extends WriteCommand>(command: C): Promise<ResultOf<C>>;
-  /** See {@link Repository.scrub}; ordered after the writes submitted before it. */
+  /**
+   * See {@link Repository.scrub}. Not ordered with queued writes: await the
+   * writes whose traces it must remove before calling it.
+   */
   scrub(): Promise<void>;
   /** Refuses new commands, commits queued ones, releases the writer's resources. */
   close(): Promise<void>;
@@ -53,7 +56,7 @@ const RUNNERS: {
 };
 
 /** Runs one command inside a batch's transaction. */
-export function runWriteCommand<C extends WriteCommand>(
+function runWriteCommand<C extends WriteCommand>(
   command: C,
   tx: RepositoryTransaction,
   batch: WriteBatch,
@@ -75,17 +78,18 @@ export function runWriteCommand<C extends WriteCommand>(
 export class InlineWriteExecutor implements WriteExecutor {
   readonly #repository: Repository;
   readonly #keys: DataKeyRing;
+  readonly #context: WriteContext;
   readonly #batcher: WriteBatcher;
 
   constructor(repository: Repository, keys: DataKeyRing, options: WriteBatcherOptions = {}) {
     this.#repository = repository;
     this.#keys = keys;
+    this.#context = { keys };
     this.#batcher = new WriteBatcher((work) => repository.transaction(work), options);
   }
 
   run<C extends WriteCommand>(command: C): Promise<ResultOf<C>> {
-    const context: WriteContext = { keys: this.#keys };
-    return this.#batcher.submit((tx, batch) => runWriteCommand(command, tx, batch, context));
+    return this.#batcher.submit((tx, batch) => runWriteCommand(command, tx, batch, this.#context));
   }
 
   scrub(): Promise<void> {
