@@ -31,10 +31,20 @@ export async function openRepository(options: StorageOptions): Promise<Repositor
       "PostgreSQL storage is not available in this build: unset --database-url / HEXCLAVE_DATABASE_URL to use the embedded SQLite database",
     );
   }
-  const sqlite = openSqlite(join(options.dataDir, SQLITE_FILE_NAME));
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = openSqliteKysely(join(options.dataDir, SQLITE_FILE_NAME));
   await migrate(db, "sqlite");
   return new KyselyRepository(db, "sqlite");
+}
+
+/**
+ * A kysely handle on one SQLite file, opened as {@link openSqlite} opens it
+ * (WAL, synchronous=FULL). Migrations are the caller's business.
+ *
+ * @example
+ * const repository = new KyselyRepository(openSqliteKysely(path), "sqlite");
+ */
+export function openSqliteKysely(path: string): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(path) }) });
 }
 
 async function migrate(db: Kysely<Database>, dialect: "sqlite" | "postgres"): Promise<void> {

@@ -1,12 +1,10 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { Kysely, SqliteDialect } from "kysely";
 import { DataKeyRing } from "../vault/data-key-ring.js";
 import type { WriteBatcherOptions } from "../vault/write-batcher.js";
 import type { WriteCommand } from "../vault/write-command.js";
 import { InlineWriteExecutor } from "../vault/write-executor.js";
 import { KyselyRepository } from "./kysely-repository.js";
-import type { Database } from "./schema.js";
-import { openSqlite } from "./sqlite-database.js";
+import { openSqliteKysely } from "./open-repository.js";
 import {
   exactBuffers,
   type FromWriter,
@@ -30,11 +28,7 @@ interface WriterData {
 const port = parentPort;
 if (port === null) throw new Error("writer-thread-worker.js runs only as a worker thread");
 const data = workerData as WriterData;
-const sqlite = openSqlite(data.path);
-const repository = new KyselyRepository(
-  new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
-  "sqlite",
-);
+const repository = new KyselyRepository(openSqliteKysely(data.path), "sqlite");
 const executor = new InlineWriteExecutor(
   repository,
   new DataKeyRing(Buffer.from(data.masterKey)),
