@@ -31,11 +31,7 @@ import {
  * then on its entries cannot be opened by anyone, the operator included.
  */
 
-
-function storeRow(
-  dataDir: string,
-  where: { id?: string; uid?: Buffer },
-): StoresTable | undefined {
+function storeRow(dataDir: string, where: { id?: string; uid?: Buffer }): StoresTable | undefined {
   return withDataFile(
     dataDir,
     (db) =>
