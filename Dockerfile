@@ -4,7 +4,7 @@
 
 # --- Production dependencies. better-sqlite3 is a native addon; prebuilt binaries may not be
 # --- downloadable where the image is built, so it compiles from source with python3, make, g++.
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -14,17 +14,17 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
 # --- Compile TypeScript. Install scripts are skipped: tsc needs no native addon.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY gen ./gen
 COPY src ./src
-RUN npm run build
+RUN npm run build && chmod 755 dist/src/cli/main.js
 
 # --- Runtime: no compiler, no dev dependencies, not root.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HEXCLAVE_LISTEN=0.0.0.0:50051 \
     HEXCLAVE_DATA_DIR=/data

@@ -42,8 +42,8 @@ const STORE: Store = {
   salt: Buffer.alloc(limits.storeSaltBytes, 7),
   maxValueBytes: limits.defaultMaxValueBytes,
   secrets: [],
-  entryCount: 0,
-  totalValueBytes: 0,
+  entryCount: 0n,
+  totalValueBytes: 0n,
   createTime: UPDATED,
 };
 
@@ -53,7 +53,7 @@ function entryFor(ref: KeyRef | undefined): Entry {
     keyId: ref?.keyId ?? Buffer.alloc(limits.keyIdBytes),
     secretFingerprint: ref?.secretFingerprint ?? Buffer.alloc(limits.fingerprintBytes),
     sealedValue: SEALED,
-    version: 1,
+    version: 1n,
     updateTime: UPDATED,
   };
 }
@@ -70,7 +70,7 @@ const listEntries: handleServerStreamingCall<unknown, unknown> = (call) => {
 const vault: VaultServiceServer = {
   describeStore: answer(() => ({ store: STORE })),
   getValue: answer((req) => ({ entry: entryFor(req.key) })),
-  setValue: answer(() => ({ version: 1 })),
+  setValue: answer(() => ({ version: 1n })),
   deleteValue: answer(() => ({ deleted: true })),
   batchGetValues: answer((req) => ({ entries: req.keys.map(entryFor) })),
   listEntries,

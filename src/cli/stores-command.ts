@@ -28,7 +28,7 @@ export function storesCommand(): Command {
           const maxValueBytes =
             flags.maxValueBytes === undefined
               ? undefined
-              : parseCount(flags.maxValueBytes, "--max-value-bytes");
+              : BigInt(parseCount(flags.maxValueBytes, "--max-value-bytes"));
           const { store } = await withAdmin(flags, (a) =>
             a.call((c) => c.createStore, {
               storeId: id,
@@ -55,7 +55,7 @@ export function storesCommand(): Command {
                 list.map((s) => [
                   s.id,
                   String(s.entryCount),
-                  formatBytes(s.totalValueBytes),
+                  formatBytes(Number(s.totalValueBytes)),
                   String(s.secrets.length),
                   formatTime(s.createTime),
                   s.description,
@@ -93,7 +93,7 @@ export function storesCommand(): Command {
         const res = await withAdmin(flags, (a) => a.call((c) => c.deleteStore, { storeId: id }));
         printData(
           flags.json === true,
-          { id, deletedEntryCount: res.deletedEntryCount },
+          { id, deletedEntryCount: Number(res.deletedEntryCount) },
           () => `deleted store "${id}" (${res.deletedEntryCount} entries; its key is destroyed)`,
         );
       }),
@@ -107,11 +107,12 @@ function storeJson(store: Store | undefined): Record<string, unknown> {
     id: store.id,
     description: store.description,
     maxValueBytes: store.maxValueBytes,
-    entryCount: store.entryCount,
-    totalValueBytes: store.totalValueBytes,
+    // Counts fit a number by far; JSON has no bigint.
+    entryCount: Number(store.entryCount),
+    totalValueBytes: Number(store.totalValueBytes),
     secrets: store.secrets.map((s) => ({
       fingerprint: s.fingerprint.toString("hex"),
-      entryCount: s.entryCount,
+      entryCount: Number(s.entryCount),
       registerTime: s.registerTime?.toISOString(),
     })),
     createTime: store.createTime?.toISOString(),

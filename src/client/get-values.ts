@@ -1,9 +1,9 @@
-import type { Entry } from "../../gen/hexclave/v1/types.js";
 import { assertAs, assertKeyName, assertOptions } from "./client-assertions.js";
 import type { ReadOptions } from "./client-options.js";
 import { HexclaveError } from "./hexclave-error.js";
 import { type Candidate, candidatesFor, decodeValue, openEntry } from "./sealed-values.js";
 import type { StoreContext } from "./store-context.js";
+import type { Entry } from "./vault-rpc.js";
 import { MAX_BATCH_REFS } from "./wire-limits.js";
 
 interface KeyGroup {

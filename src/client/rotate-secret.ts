@@ -1,4 +1,4 @@
-import type { Entry, KeyRef, Store } from "../../gen/hexclave/v1/types.js";
+import type { KeyRef } from "../../gen/hexclave/v1/types.js";
 import { computeKeyId } from "../crypto/key-id.js";
 import { open } from "../crypto/open.js";
 import { seal } from "../crypto/seal.js";
@@ -7,6 +7,7 @@ import type { RotateSecretOptions, RotationResult } from "./client-options.js";
 import { HexclaveError, UnknownSecretError } from "./hexclave-error.js";
 import type { StoreContext } from "./store-context.js";
 import { toHexclaveError } from "./to-hexclave-error.js";
+import type { Entry, Store } from "./vault-rpc.js";
 import { safePageSize } from "./wire-limits.js";
 
 const DEFAULT_CONCURRENCY = 16;

@@ -1,8 +1,9 @@
-import type { Entry, KeyRef } from "../../gen/hexclave/v1/types.js";
+import type { KeyRef } from "../../gen/hexclave/v1/types.js";
 import { computeKeyId } from "../crypto/key-id.js";
 import { envelopeFingerprint, type OpenedValue, open } from "../crypto/open.js";
 import type { StoreKeys } from "../crypto/store-keys.js";
 import { DecryptionError, HexclaveError } from "./hexclave-error.js";
+import type { Entry } from "./vault-rpc.js";
 
 /**
  * The link between key names and what the server sees: key refs per secret,

@@ -1,5 +1,5 @@
 import { Metadata, type ServiceError } from "@grpc/grpc-js";
-import type { Entry, Store } from "../../gen/hexclave/v1/types.js";
+import type { Entry as WireEntry, Store as WireStore } from "../../gen/hexclave/v1/types.js";
 import type {
   BatchGetValuesRequest,
   DeleteValueRequest,
@@ -11,6 +11,31 @@ import type {
 import { HexclaveError } from "./hexclave-error.js";
 import { errorFromStatus } from "./status-to-error.js";
 import { unaryCall } from "./unary-call.js";
+
+/**
+ * An entry as the client uses it: the wire's uint64 version as a number.
+ * Versions count writes to one store, so they stay far below 2^53.
+ */
+export type Entry = Omit<WireEntry, "version"> & { readonly version: number };
+
+/** A check-and-set version as the client passes it: a number, or unset. */
+type WithVersion<R extends { expectedVersion?: bigint | undefined }> = Omit<
+  R,
+  "expectedVersion"
+> & {
+  readonly expectedVersion?: number | undefined;
+};
+
+/** A store as the client uses it: the wire's uint64 counts as numbers. */
+export type Store = Omit<WireStore, "entryCount" | "totalValueBytes" | "secrets"> & {
+  readonly entryCount: number;
+  readonly totalValueBytes: number;
+  readonly secrets: readonly {
+    readonly fingerprint: Buffer;
+    readonly entryCount: number;
+    readonly registerTime: Date | undefined;
+  }[];
+};
 
 /**
  * The data-plane RPCs as promises: the bearer token on every call, the
@@ -65,19 +90,21 @@ export class VaultRpc {
   }
 
   async getValue(request: GetValueRequest): Promise<Entry | undefined> {
-    return (await this.#unary(this.#client.getValue, request)).entry;
+    const { entry } = await this.#unary(this.#client.getValue, request);
+    return entry === undefined ? undefined : entryFromWire(entry);
   }
 
-  async setValue(request: SetValueRequest): Promise<number> {
-    return (await this.#unary(this.#client.setValue, request)).version;
+  async setValue(request: WithVersion<SetValueRequest>): Promise<number> {
+    const res = await this.#unary(this.#client.setValue, withWireVersion(request));
+    return safeNumber(res.version, "version");
   }
 
-  async deleteValue(request: DeleteValueRequest): Promise<boolean> {
-    return (await this.#unary(this.#client.deleteValue, request)).deleted;
+  async deleteValue(request: WithVersion<DeleteValueRequest>): Promise<boolean> {
+    return (await this.#unary(this.#client.deleteValue, withWireVersion(request))).deleted;
   }
 
   async batchGetValues(request: BatchGetValuesRequest): Promise<Entry[]> {
-    return (await this.#unary(this.#client.batchGetValues, request)).entries;
+    return (await this.#unary(this.#client.batchGetValues, request)).entries.map(entryFromWire);
   }
 
   async registerSecret(
@@ -106,12 +133,15 @@ export class VaultRpc {
    *
    * @throws HexclaveError mapped from the stream's status; DEADLINE_EXCEEDED if a page is late.
    */
-  async *listEntries(request: ListEntriesRequest): AsyncGenerator<Entry[]> {
+  async *listEntries(
+    request: Omit<ListEntriesRequest, "pageSize"> & { readonly pageSize: number },
+  ): AsyncGenerator<Entry[]> {
     this.assertOpen();
-    const call = this.#client.listEntries(request, this.#metadata());
+    const wire = { ...request, pageSize: BigInt(request.pageSize) };
+    const call = this.#client.listEntries(wire, this.#metadata());
     // The iterator below reports errors; this keeps a late one (after a cancel) from going uncaught.
     call.on("error", () => {});
-    const pages = call[Symbol.asyncIterator]() as AsyncIterator<{ entries: Entry[] }>;
+    const pages = call[Symbol.asyncIterator]() as AsyncIterator<{ entries: WireEntry[] }>;
     let finished = false;
     try {
       while (true) {
@@ -120,7 +150,7 @@ export class VaultRpc {
           finished = true;
           return;
         }
-        yield next.value.entries;
+        yield next.value.entries.map(entryFromWire);
       }
     } catch (error) {
       finished = true;
@@ -158,11 +188,45 @@ export class VaultRpc {
   }
 }
 
-function requireStore(store: Store | undefined): Store {
+function requireStore(store: WireStore | undefined): Store {
   if (store === undefined) {
     throw new HexclaveError("INTERNAL", "the server answered without the store: is it Hexclave?");
   }
-  return store;
+  return {
+    ...store,
+    entryCount: safeNumber(store.entryCount, "entry_count"),
+    totalValueBytes: safeNumber(store.totalValueBytes, "total_value_bytes"),
+    secrets: store.secrets.map((s) => ({
+      fingerprint: s.fingerprint,
+      entryCount: safeNumber(s.entryCount, "secrets.entry_count"),
+      registerTime: s.registerTime,
+    })),
+  };
+}
+
+/** A client request with its check-and-set version as the wire's uint64. */
+function withWireVersion<R extends { expectedVersion?: bigint | undefined }>(
+  request: WithVersion<R>,
+): R {
+  const { expectedVersion, ...rest } = request;
+  return (
+    expectedVersion === undefined ? rest : { ...rest, expectedVersion: BigInt(expectedVersion) }
+  ) as R;
+}
+
+function entryFromWire(entry: WireEntry): Entry {
+  return { ...entry, version: safeNumber(entry.version, "version") };
+}
+
+/** A uint64 from the server as a number; a Hexclave server never sends one past 2^53 − 1. */
+function safeNumber(value: bigint, field: string): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new HexclaveError(
+      "INTERNAL",
+      `the server sent "${field}" = ${value}, beyond what a Hexclave server sends: is the address a Hexclave server?`,
+    );
+  }
+  return Number(value);
 }
 
 function isServiceError(error: unknown): error is ServiceError {

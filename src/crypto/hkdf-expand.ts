@@ -21,7 +21,8 @@ export type HkdfHash = keyof typeof HASH_LENGTH;
  * keyed with 32 uniformly random bytes is a 256-bit PRF, which is the strength wanted
  * (HMAC-SHA512 zero-pads such a key, so it equals the 64-byte PRK `k ‖ 0^32`).
  *
- * @throws {CryptoError} INVALID_INPUT when `length` is not an integer from 0 to 255 × HashLen.
+ * @throws {CryptoError} INVALID_INPUT when `length` is not an integer from 1 to 255 × HashLen
+ *   (zero bytes of key material is a caller's mistake; OpenSSL 3 refuses it too).
  * @example
  * ```ts
  * const okm = hkdfExpand("sha512", kSeal, info, 64); // = HMAC-SHA512(kSeal, info ‖ 0x01)
@@ -35,10 +36,10 @@ export function hkdfExpand(
 ): Buffer {
   const hashLength = HASH_LENGTH[hash];
   const maxLength = 255 * hashLength;
-  if (!Number.isInteger(length) || length < 0 || length > maxLength) {
+  if (!Number.isInteger(length) || length < 1 || length > maxLength) {
     throw new CryptoError(
       "INVALID_INPUT",
-      `"length" expected an integer from 0 to ${maxLength} (255 × HashLen), got ${length}`,
+      `"length" expected an integer from 1 to ${maxLength} (255 × HashLen), got ${length}`,
     );
   }
   const counter = Buffer.of(1);

@@ -19,9 +19,11 @@ export function adminServiceHandlers(deps: HandlerDeps, admin: AdminPlane): Admi
     listStores: unary(deps, `${name}/ListStores`, async (_req, ctx) => ({
       stores: (await admin.listStores(ctx.caller)).map(storeToWire),
     })),
-    deleteStore: unary(deps, `${name}/DeleteStore`, (req, ctx) =>
-      admin.deleteStore(ctx.caller, req.storeId),
-    ),
+    deleteStore: unary(deps, `${name}/DeleteStore`, async (req, ctx) => ({
+      deletedEntryCount: BigInt(
+        (await admin.deleteStore(ctx.caller, req.storeId)).deletedEntryCount,
+      ),
+    })),
     createToken: unary(deps, `${name}/CreateToken`, async (req, ctx) => {
       const created = await admin.createToken(ctx.caller, req);
       return { token: tokenToWire(created.view), secret: created.token };

@@ -17,7 +17,9 @@ export function vaultServiceHandlers(deps: HandlerDeps, data: DataPlane): VaultS
       const entry = await data.getValue(ctx.caller, req);
       return { entry: entry === undefined ? undefined : entryToWire(entry) };
     }),
-    setValue: unary(deps, `${name}/SetValue`, (req, ctx) => data.setValue(ctx.caller, req)),
+    setValue: unary(deps, `${name}/SetValue`, async (req, ctx) => ({
+      version: BigInt((await data.setValue(ctx.caller, req)).version),
+    })),
     deleteValue: unary(deps, `${name}/DeleteValue`, (req, ctx) =>
       data.deleteValue(ctx.caller, req),
     ),

@@ -12,11 +12,11 @@ export function storeToWire(view: StoreView): Store {
     maxValueBytes: view.maxValueBytes,
     secrets: view.secrets.map((s) => ({
       fingerprint: s.fingerprint,
-      entryCount: s.entryCount,
+      entryCount: BigInt(s.entryCount),
       registerTime: new Date(s.registeredAt),
     })),
-    entryCount: view.entryCount,
-    totalValueBytes: view.totalValueBytes,
+    entryCount: BigInt(view.entryCount),
+    totalValueBytes: BigInt(view.totalValueBytes),
     createTime: new Date(view.createdAt),
   };
 }
@@ -27,7 +27,7 @@ export function entryToWire(view: EntryView): Entry {
     keyId: view.keyId,
     secretFingerprint: view.fingerprint,
     sealedValue: view.sealedValue,
-    version: view.version,
+    version: BigInt(view.version),
     updateTime: new Date(view.updatedAt),
   };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { generateDataKey, masterKeyId, wrapDataKey } from "../crypto/at-rest.js";
 import { isTokenId, newAccessToken } from "./access-token.js";
-import { assertIntInRange, assertStoreId, assertText } from "./assertions.js";
+import { assertStoreId, assertText, assertUint64InRange } from "./assertions.js";
 import type { Authenticator } from "./authenticator.js";
 import { type Caller, requireAdmin } from "./caller.js";
 import { describe } from "./data-plane.js";
@@ -53,7 +53,7 @@ export class AdminPlane {
     input: {
       readonly storeId: string;
       readonly description: string;
-      readonly maxValueBytes?: number | undefined;
+      readonly maxValueBytes?: bigint | undefined;
     },
   ): Promise<StoreView> {
     requireAdmin(caller);
@@ -65,7 +65,7 @@ export class AdminPlane {
     const maxValueBytes =
       input.maxValueBytes === undefined
         ? limits.defaultMaxValueBytes
-        : assertIntInRange(input.maxValueBytes, "max_value_bytes", {
+        : assertUint64InRange(input.maxValueBytes, "max_value_bytes", {
             min: limits.minValueBytesLimit,
             max: limits.maxValueBytesCeiling,
           });

@@ -166,3 +166,26 @@ export function assertIntInRange(
   }
   return value;
 }
+
+/**
+ * Asserts a uint64 from the wire is within bounds, and returns it as a number
+ * (every bound here is below 2^53, so the number is exact).
+ *
+ * @throws VaultError INVALID_ARGUMENT naming the field and its range.
+ * @example
+ * const expected = assertUint64InRange(req.expectedVersion, "expected_version", { min: 0, max: MAX_VERSION });
+ */
+export function assertUint64InRange(
+  value: bigint,
+  field: string,
+  bounds: { readonly min: number; readonly max: number },
+): number {
+  if (value < BigInt(bounds.min) || value > BigInt(bounds.max)) {
+    throw new VaultError(
+      "INVALID_ARGUMENT",
+      `"${field}" must be an integer from ${bounds.min} to ${bounds.max}, got ${value}`,
+      { metadata: { field } },
+    );
+  }
+  return Number(value);
+}

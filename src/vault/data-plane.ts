@@ -1,10 +1,10 @@
 import {
   assertBytes,
-  assertIntInRange,
   assertKeyRef,
   assertKeyRefs,
   assertSealedValue,
   assertStoreId,
+  assertUint64InRange,
   type ValidKeyRef,
 } from "./assertions.js";
 import { type Caller, requireAccess } from "./caller.js";
@@ -35,12 +35,12 @@ export interface GetValueInput {
 /** Arguments of {@link DataPlane.setValue}. */
 export interface SetValueInput extends GetValueInput {
   readonly sealedValue: Uint8Array;
-  readonly expectedVersion?: number | undefined;
+  readonly expectedVersion?: bigint | undefined;
 }
 
 /** Arguments of {@link DataPlane.deleteValue}. */
 export interface DeleteValueInput extends GetValueInput {
-  readonly expectedVersion?: number | undefined;
+  readonly expectedVersion?: bigint | undefined;
 }
 
 /** Arguments of {@link DataPlane.listEntries}. */
@@ -48,7 +48,7 @@ export interface ListEntriesInput {
   readonly storeId: string;
   readonly secretFingerprints: readonly Uint8Array[];
   readonly startAfterKeyId: Uint8Array;
-  readonly pageSize: number;
+  readonly pageSize: bigint;
 }
 
 /** What the data plane needs. */
@@ -150,9 +150,9 @@ export class DataPlane {
             "INVALID_KEY_ID",
           );
     const limit =
-      input.pageSize === 0
+      input.pageSize === 0n
         ? limits.defaultPageSize
-        : assertIntInRange(input.pageSize, "page_size", { min: 1, max: limits.maxPageSize });
+        : assertUint64InRange(input.pageSize, "page_size", { min: 1, max: limits.maxPageSize });
     const store = await this.#deps.stores.get(id);
     if (fingerprints.length > 0) {
       await this.#requireReadable(
@@ -313,7 +313,8 @@ function assertFingerprint(value: Uint8Array, field: string): Buffer {
   return assertBytes(value, limits.fingerprintBytes, field, "INVALID_FINGERPRINT");
 }
 
-function expectedVersion(value: number | undefined): number | undefined {
+function expectedVersion(value: bigint | undefined): number | undefined {
   if (value === undefined) return undefined;
-  return assertIntInRange(value, "expected_version", { min: 0, max: Number.MAX_SAFE_INTEGER });
+  // Versions count the writes to a store: none has ever passed 2^53 − 1.
+  return assertUint64InRange(value, "expected_version", { min: 0, max: Number.MAX_SAFE_INTEGER });
 }

@@ -49,7 +49,7 @@ async function describeStore(storeId = "rotation"): Promise<Store> {
 async function entriesUnder(secret: string): Promise<number> {
   const fp = await store.secretFingerprint(secret);
   const info = (await describeStore()).secrets.find((s) => s.fingerprint.toString("hex") === fp);
-  return info?.entryCount ?? 0;
+  return Number(info?.entryCount ?? 0n);
 }
 
 /** Runs rotateSecret in a child process and SIGKILLs it once it has moved `after` entries. */
@@ -215,7 +215,7 @@ describe("rotation against concurrent writers", () => {
       version: 2,
     });
     const described = (await describeStore("rotation-write")).secrets;
-    expect(described.map((x) => x.entryCount)).toEqual([0, 1]);
+    expect(described.map((x) => x.entryCount)).toEqual([0n, 1n]);
     expect(await s.getEntry("k", { secret: D })).toEqual({ value: "v2", version: 2 });
   });
 });

@@ -30,7 +30,7 @@ afterAll(() => f.close());
 
 async function onlyEntry(storeId: string): Promise<Entry> {
   const stream = f.raw.vault.listEntries(
-    { storeId, secretFingerprints: [], startAfterKeyId: Buffer.alloc(0), pageSize: 0 },
+    { storeId, secretFingerprints: [], startAfterKeyId: Buffer.alloc(0), pageSize: 0n },
     bearer(f.server.adminToken),
   );
   const entries: Entry[] = [];

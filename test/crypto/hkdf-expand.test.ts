@@ -74,8 +74,8 @@ describe("hkdfExpand", () => {
         bytes,
         bytes,
         fc.oneof(
-          fc.integer({ min: 0, max: 255 * HASH_LENGTH[h] }),
-          fc.constantFrom(0, 1, HASH_LENGTH[h], HASH_LENGTH[h] + 1, 255 * HASH_LENGTH[h]),
+          fc.integer({ min: 1, max: 255 * HASH_LENGTH[h] }),
+          fc.constantFrom(1, HASH_LENGTH[h], HASH_LENGTH[h] + 1, 255 * HASH_LENGTH[h]),
         ),
       ),
     );
@@ -108,14 +108,15 @@ describe("hkdfExpand", () => {
   it.each([
     ["sha256", 255 * 32 + 1, 8160],
     ["sha512", 255 * 64 + 1, 16320],
+    ["sha256", 0, 8160],
     ["sha256", -1, 8160],
     ["sha256", 1.5, 8160],
     ["sha512", Number.NaN, 16320],
-  ] as const)("refuses %s with L = %d (RFC 5869: L ≤ 255 × HashLen)", (hash, length, max) => {
+  ] as const)("refuses %s with L = %d (RFC 5869: 1 ≤ L ≤ 255 × HashLen)", (hash, length, max) => {
     expectCryptoError(
       () => hkdfExpand(hash, Buffer.alloc(32, 1), Buffer.alloc(0), length),
       "INVALID_INPUT",
-      `"length" expected an integer from 0 to ${max} (255 × HashLen), got ${length}`,
+      `"length" expected an integer from 1 to ${max} (255 × HashLen), got ${length}`,
     );
   });
 });

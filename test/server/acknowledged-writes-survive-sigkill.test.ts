@@ -67,7 +67,7 @@ async function burst(p: ControlledServer, killAfterAcks: number): Promise<number
         { storeId: STORE, key: job, sealedValue: Buffer.from(value), previousKeys: [] },
         md,
       ).then(
-        (res) => res.version,
+        (res) => Number(res.version),
         () => undefined, // Unacknowledged: it may or may not have committed.
       );
       if (version === undefined) continue;
@@ -103,7 +103,7 @@ async function expectEveryAckPresent(p: ControlledServer): Promise<void> {
       );
       for (const e of res.entries) {
         found.set(Buffer.from(e.keyId).toString("hex"), {
-          version: e.version,
+          version: Number(e.version),
           value: Buffer.from(e.sealedValue).toString(),
         });
       }
@@ -124,9 +124,9 @@ async function expectEveryAckPresent(p: ControlledServer): Promise<void> {
     // The counters were committed with the writes, so they agree with the contents.
     const entries = (await listPages(c, { storeId: STORE }, md)).flat();
     const store = await call(c.admin, c.admin.getStore, { storeId: STORE }, md);
-    expect(store.store?.entryCount).toBe(entries.length);
+    expect(store.store?.entryCount).toBe(BigInt(entries.length));
     expect(store.store?.totalValueBytes).toBe(
-      entries.reduce((sum, e) => sum + e.sealedValue.length, 0),
+      BigInt(entries.reduce((sum, e) => sum + e.sealedValue.length, 0)),
     );
   } finally {
     c.close();

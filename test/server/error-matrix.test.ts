@@ -362,7 +362,7 @@ const get = (key: KeyRef | undefined, previousKeys: KeyRef[] = []) =>
 const set = (
   key: KeyRef | undefined,
   sealedValue: Buffer,
-  extra: { previousKeys?: KeyRef[]; expectedVersion?: number; storeId?: string } = {},
+  extra: { previousKeys?: KeyRef[]; expectedVersion?: bigint; storeId?: string } = {},
 ) =>
   call(
     c.vault,
@@ -372,7 +372,7 @@ const set = (
   );
 const del = (
   key: KeyRef | undefined,
-  extra: { previousKeys?: KeyRef[]; expectedVersion?: number } = {},
+  extra: { previousKeys?: KeyRef[]; expectedVersion?: bigint } = {},
 ) =>
   call(c.vault, c.vault.deleteValue, { storeId: MAIN, key, previousKeys: [], ...extra }, adminMd());
 const batch = (keys: KeyRef[]) =>
@@ -582,10 +582,31 @@ const valueAndLimitCases: Case[] = [
   },
   {
     name: "ListEntries page_size 1,001",
-    run: () => listPages(c, { storeId: MAIN, pageSize: 1001 }, adminMd()),
+    run: () => listPages(c, { storeId: MAIN, pageSize: 1001n }, adminMd()),
     code: I,
     reason: "INVALID_ARGUMENT",
   },
+  {
+    name: "ListEntries page_size 2^32 + 5 (must not wrap to 5)",
+    run: () => listPages(c, { storeId: MAIN, pageSize: 2n ** 32n + 5n }, adminMd()),
+    code: I,
+    reason: "INVALID_ARGUMENT",
+  },
+  // uint64 versions past 2^53 once made the generated decoder throw (INTERNAL).
+  ...[2n ** 53n, 2n ** 63n, 2n ** 64n - 1n].flatMap((wide): Case[] => [
+    {
+      name: `SetValue expected_version ${wide}`,
+      run: () => set(key0, Buffer.from("v"), { expectedVersion: wide }),
+      code: I,
+      reason: "INVALID_ARGUMENT",
+    },
+    {
+      name: `DeleteValue expected_version ${wide}`,
+      run: () => del(key0, { expectedVersion: wide }),
+      code: I,
+      reason: "INVALID_ARGUMENT",
+    },
+  ]),
 ];
 
 const A = status.ABORTED;
@@ -593,31 +614,31 @@ const F = status.FAILED_PRECONDITION;
 const stateCases: Case[] = [
   {
     name: "SetValue expected_version 0 on an existing entry",
-    run: () => set(key0, Buffer.from("v"), { expectedVersion: 0 }),
+    run: () => set(key0, Buffer.from("v"), { expectedVersion: 0n }),
     code: A,
     reason: "VERSION_CONFLICT",
   },
   {
     name: "SetValue expected_version 9 on version 1",
-    run: () => set(key0, Buffer.from("v"), { expectedVersion: 9 }),
+    run: () => set(key0, Buffer.from("v"), { expectedVersion: 9n }),
     code: A,
     reason: "VERSION_CONFLICT",
   },
   {
     name: "SetValue expected_version 1 on a missing entry",
-    run: () => set(keyRef(fp0), Buffer.from("v"), { expectedVersion: 1 }),
+    run: () => set(keyRef(fp0), Buffer.from("v"), { expectedVersion: 1n }),
     code: A,
     reason: "VERSION_CONFLICT",
   },
   {
     name: "SetValue expected_version 0 while a previous key holds the entry",
-    run: () => set(keyRef(fp0), Buffer.from("v"), { previousKeys: [key0], expectedVersion: 0 }),
+    run: () => set(keyRef(fp0), Buffer.from("v"), { previousKeys: [key0], expectedVersion: 0n }),
     code: A,
     reason: "VERSION_CONFLICT",
   },
   {
     name: "DeleteValue expected_version 9 on version 1",
-    run: () => del(key0, { expectedVersion: 9 }),
+    run: () => del(key0, { expectedVersion: 9n }),
     code: A,
     reason: "VERSION_CONFLICT",
   },
@@ -699,7 +720,7 @@ const stateCases: Case[] = [
   },
 ];
 
-const createStoreWith = (req: { storeId: string; description?: string; maxValueBytes?: number }) =>
+const createStoreWith = (req: { storeId: string; description?: string; maxValueBytes?: bigint }) =>
   call(c.admin, c.admin.createStore, { description: "", ...req }, adminMd());
 const createTokenWith = (req: {
   name?: string;
@@ -718,19 +739,25 @@ const adminArgumentCases: Case[] = [
   },
   {
     name: "CreateStore max_value_bytes 0",
-    run: () => createStoreWith({ storeId: "matrix-new", maxValueBytes: 0 }),
+    run: () => createStoreWith({ storeId: "matrix-new", maxValueBytes: 0n }),
     code: I,
     reason: "INVALID_ARGUMENT",
   },
   {
     name: "CreateStore max_value_bytes below the smallest envelope's bucket (1,024)",
-    run: () => createStoreWith({ storeId: "matrix-new", maxValueBytes: 1023 }),
+    run: () => createStoreWith({ storeId: "matrix-new", maxValueBytes: 1023n }),
+    code: I,
+    reason: "INVALID_ARGUMENT",
+  },
+  {
+    name: "CreateStore max_value_bytes 2^32 + 65,536 (must not wrap to 64 KiB)",
+    run: () => createStoreWith({ storeId: "matrix-new", maxValueBytes: 2n ** 32n + 65536n }),
     code: I,
     reason: "INVALID_ARGUMENT",
   },
   {
     name: "CreateStore max_value_bytes above 1 MiB",
-    run: () => createStoreWith({ storeId: "matrix-new", maxValueBytes: 1024 * 1024 + 1 }),
+    run: () => createStoreWith({ storeId: "matrix-new", maxValueBytes: 1024n * 1024n + 1n }),
     code: I,
     reason: "INVALID_ARGUMENT",
   },

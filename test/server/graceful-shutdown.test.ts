@@ -82,7 +82,7 @@ describe("SIGTERM", () => {
         storeId: "inflight",
         secretFingerprints: [],
         startAfterKeyId: Buffer.alloc(0),
-        pageSize: 1,
+        pageSize: 1n,
       },
       md,
     );
@@ -193,7 +193,7 @@ describe("a Unix socket", () => {
     expect(second.code).not.toBe(0);
     expect(second.stderr).toContain("cannot listen");
     expect((await lstat(socket)).isSocket()).toBe(true);
-    expect((await getValue(c, token, "over-unix", key))?.version).toBe(1);
+    expect((await getValue(c, token, "over-unix", key))?.version).toBe(1n);
 
     // A path holding an ordinary file is not a stale socket: refuse, and keep the file.
     const onFile = await runToExit({ ...adminEnv(otherDir), HEXCLAVE_LISTEN: `unix:${bystander}` });

@@ -105,7 +105,7 @@ it("no log line holds a token, a full key id, a sealed value or the master key",
     bearer(reader.secret),
   );
   await call(c.vault, c.vault.batchGetValues, { storeId: "logged", keys }, admin);
-  await listPages(c, { storeId: "logged", pageSize: 2 }, admin);
+  await listPages(c, { storeId: "logged", pageSize: 2n }, admin);
   await call(c.vault, c.vault.deleteValue, { storeId: "logged", key: k2, previousKeys: [] }, admin);
   await call(c.admin, c.admin.listTokens, { includeRevoked: true }, admin);
   await call(c.admin, c.admin.listStores, {}, admin);
@@ -170,7 +170,7 @@ it("no log line holds a token, a full key id, a sealed value or the master key",
         key: k0,
         sealedValue: Buffer.from("x"),
         previousKeys: [],
-        expectedVersion: 7,
+        expectedVersion: 7n,
       },
       admin,
     ),

@@ -50,7 +50,7 @@ async function getStore(storeId: string): Promise<Store> {
 
 function secretCounts(store: Store): Record<string, number> {
   return Object.fromEntries(
-    store.secrets.map((s) => [Buffer.from(s.fingerprint).toString("hex"), s.entryCount]),
+    store.secrets.map((s) => [Buffer.from(s.fingerprint).toString("hex"), Number(s.entryCount)]),
   );
 }
 
@@ -58,8 +58,10 @@ function secretCounts(store: Store): Record<string, number> {
 async function expectCountsMatchContents(storeId: string): Promise<void> {
   const entries = (await listPages(c, { storeId }, admin)).flat();
   const store = await getStore(storeId);
-  expect(store.entryCount).toBe(entries.length);
-  expect(store.totalValueBytes).toBe(entries.reduce((sum, e) => sum + e.sealedValue.length, 0));
+  expect(store.entryCount).toBe(BigInt(entries.length));
+  expect(store.totalValueBytes).toBe(
+    BigInt(entries.reduce((sum, e) => sum + e.sealedValue.length, 0)),
+  );
   const perSecret: Record<string, number> = {};
   for (const s of store.secrets) perSecret[Buffer.from(s.fingerprint).toString("hex")] = 0;
   for (const e of entries) {
@@ -78,8 +80,8 @@ describe("VaultService", () => {
       description: "for oauth",
       maxValueBytes: 65_536,
       secrets: [],
-      entryCount: 0,
-      totalValueBytes: 0,
+      entryCount: 0n,
+      totalValueBytes: 0n,
     });
     expect(res.store?.salt).toHaveLength(32);
     expect(res.store?.createTime).toBeInstanceOf(Date);
@@ -96,7 +98,7 @@ describe("VaultService", () => {
     expect(Buffer.from(entry.sealedValue).equals(value)).toBe(true);
     expect(Buffer.from(entry.keyId).equals(key.keyId)).toBe(true);
     expect(Buffer.from(entry.secretFingerprint).equals(fp)).toBe(true);
-    expect(entry.version).toBe(1);
+    expect(entry.version).toBe(1n);
     expect(entry.updateTime?.getTime()).toBeGreaterThanOrEqual(before - 1000);
     // The first write registers its secret.
     const store = await getStore(id);
@@ -119,18 +121,18 @@ describe("VaultService", () => {
           key,
           sealedValue: value,
           previousKeys: [],
-          ...(expectedVersion === undefined ? {} : { expectedVersion }),
+          ...(expectedVersion === undefined ? {} : { expectedVersion: BigInt(expectedVersion) }),
         },
         admin,
       );
 
-    expect((await set(Buffer.from("v1"), 0)).version).toBe(1);
+    expect((await set(Buffer.from("v1"), 0)).version).toBe(1n);
     await expectStatus(set(Buffer.from("again"), 0), status.ABORTED, "VERSION_CONFLICT");
-    expect((await set(Buffer.from("v2"))).version).toBe(2);
-    expect((await set(Buffer.from("v3"), 2)).version).toBe(3);
+    expect((await set(Buffer.from("v2"))).version).toBe(2n);
+    expect((await set(Buffer.from("v3"), 2)).version).toBe(3n);
     await expectStatus(set(Buffer.from("stale"), 2), status.ABORTED, "VERSION_CONFLICT");
     const entry = (await getValue(c, t.adminToken, id, key)) as Entry;
-    expect(entry.version).toBe(3);
+    expect(entry.version).toBe(3n);
     expect(Buffer.from(entry.sealedValue).toString()).toBe("v3");
   });
 
@@ -196,20 +198,20 @@ describe("VaultService", () => {
         key: newKey,
         sealedValue: Buffer.from("resealed!"),
         previousKeys: [oldKey],
-        expectedVersion: oldVersion,
+        expectedVersion: BigInt(oldVersion),
       },
       admin,
     );
     // Versions are store-wide: the write takes the store's next number.
-    expect(res.version).toBe(otherVersion + 1);
+    expect(res.version).toBe(BigInt(otherVersion + 1));
     expect(await getValue(c, t.adminToken, id, oldKey)).toBeUndefined();
     const moved = (await getValue(c, t.adminToken, id, newKey)) as Entry;
     expect(moved.version).toBe(res.version);
     expect(Buffer.from(moved.sealedValue).toString()).toBe("resealed!");
 
     const store = await getStore(id);
-    expect(store.entryCount).toBe(2);
-    expect(store.totalValueBytes).toBe("resealed!".length + "other".length);
+    expect(store.entryCount).toBe(2n);
+    expect(store.totalValueBytes).toBe(BigInt("resealed!".length + "other".length));
     expect(secretCounts(store)).toEqual({ [oldFp.toString("hex")]: 1, [newFp.toString("hex")]: 1 });
     await expectCountsMatchContents(id);
   });
@@ -238,7 +240,7 @@ describe("VaultService", () => {
         .entry as Entry;
     // The copy written last, not the one named first.
     expect(Buffer.from((await read(b, [a])).sealedValue).toString()).toBe("third, under A");
-    expect((await read(a, [b])).version).toBe(third);
+    expect((await read(a, [b])).version).toBe(BigInt(third));
 
     // A check-and-set against the older copy's version fails: the entry moved on.
     await expectStatus(
@@ -250,7 +252,7 @@ describe("VaultService", () => {
           key: b,
           previousKeys: [a],
           sealedValue: Buffer.from("x"),
-          expectedVersion: second,
+          expectedVersion: BigInt(second),
         },
         admin,
       ),
@@ -265,11 +267,11 @@ describe("VaultService", () => {
         key: b,
         previousKeys: [a],
         sealedValue: Buffer.from("fourth"),
-        expectedVersion: third,
+        expectedVersion: BigInt(third),
       },
       admin,
     );
-    expect(won.version).toBeGreaterThan(third);
+    expect(won.version).toBeGreaterThan(BigInt(third));
     expect(await getValue(c, t.adminToken, id, a)).toBeUndefined();
   });
 
@@ -295,7 +297,7 @@ describe("VaultService", () => {
           storeId: id,
           key: b,
           previousKeys: [a],
-          ...(expectedVersion === undefined ? {} : { expectedVersion }),
+          ...(expectedVersion === undefined ? {} : { expectedVersion: BigInt(expectedVersion) }),
         },
         admin,
       );
@@ -308,8 +310,8 @@ describe("VaultService", () => {
     expect(await getValue(c, t.adminToken, id, b)).toBeUndefined();
     expect((await del()).deleted).toBe(false);
     const store = await getStore(id);
-    expect(store.entryCount).toBe(0);
-    expect(store.totalValueBytes).toBe(0);
+    expect(store.entryCount).toBe(0n);
+    expect(store.totalValueBytes).toBe(0n);
     expect(secretCounts(store)).toEqual({ [fpA.toString("hex")]: 0, [fpB.toString("hex")]: 0 });
   });
 
@@ -365,7 +367,7 @@ describe("VaultService", () => {
     const ordered = [...written].sort((x, y) => Buffer.compare(x.keyId, y.keyId));
     const hex = (entries: Entry[]) => entries.map((e) => Buffer.from(e.keyId).toString("hex"));
 
-    const pages = await listPages(c, { storeId: id, pageSize: 3 }, admin);
+    const pages = await listPages(c, { storeId: id, pageSize: 3n }, admin);
     expect(pages.map((p) => p.length)).toEqual([3, 3, 3, 1]);
     expect(hex(pages.flat())).toEqual(ordered.map((w) => w.keyId.toString("hex")));
 
@@ -374,7 +376,7 @@ describe("VaultService", () => {
     expect(all[0]).toHaveLength(10);
 
     const cursor = ordered[4]?.keyId as Buffer;
-    const rest = await listPages(c, { storeId: id, startAfterKeyId: cursor, pageSize: 4 }, admin);
+    const rest = await listPages(c, { storeId: id, startAfterKeyId: cursor, pageSize: 4n }, admin);
     expect(hex(rest.flat())).toEqual(ordered.slice(5).map((w) => w.keyId.toString("hex")));
 
     const onlyB = await listPages(c, { storeId: id, secretFingerprints: [fpB] }, admin);
@@ -483,14 +485,14 @@ describe("AdminService", () => {
     const created = await call(
       c.admin,
       c.admin.createStore,
-      { storeId: id, description: "tiny values", maxValueBytes: 1024 },
+      { storeId: id, description: "tiny values", maxValueBytes: 1024n },
       admin,
     );
     expect(created.store).toMatchObject({
       id,
       description: "tiny values",
       maxValueBytes: 1024,
-      entryCount: 0,
+      entryCount: 0n,
     });
     const fp = newFingerprint();
     await setValue(c, t.adminToken, id, keyRef(fp), Buffer.alloc(1024, 1));
@@ -500,14 +502,14 @@ describe("AdminService", () => {
       "VALUE_TOO_LARGE",
     );
     const got = await getStore(id);
-    expect(got).toMatchObject({ id, maxValueBytes: 1024, entryCount: 1, totalValueBytes: 1024 });
+    expect(got).toMatchObject({ id, maxValueBytes: 1024, entryCount: 1n, totalValueBytes: 1024n });
     expect(Buffer.from(got.salt).equals(Buffer.from(created.store?.salt ?? []))).toBe(true);
 
     const listed = await call(c.admin, c.admin.listStores, {}, admin);
     const ids = listed.stores.map((s) => s.id);
     expect(ids).toContain(id);
     expect(ids).toEqual([...ids].sort());
-    expect(listed.stores.find((s) => s.id === id)).toMatchObject({ entryCount: 1 });
+    expect(listed.stores.find((s) => s.id === id)).toMatchObject({ entryCount: 1n });
   });
 
   it("store counts stay right across sets, overwrites, replaces and deletes", async () => {
@@ -520,8 +522,8 @@ describe("AdminService", () => {
     }
     await expectCountsMatchContents(id);
     expect(await getStore(id)).toMatchObject({
-      entryCount: 5,
-      totalValueBytes: 10 + 11 + 12 + 13 + 14,
+      entryCount: 5n,
+      totalValueBytes: BigInt(10 + 11 + 12 + 13 + 14),
     });
 
     await setValue(c, t.adminToken, id, keys[0] as (typeof keys)[0], randomBytes(100));
@@ -554,11 +556,11 @@ describe("AdminService", () => {
     );
     await expectCountsMatchContents(id);
     const store = await getStore(id);
-    expect(store.entryCount).toBe(4);
+    expect(store.entryCount).toBe(4n);
     expect(secretCounts(store)).toEqual({ [fpA.toString("hex")]: 3, [fpB.toString("hex")]: 1 });
 
     const desc = await call(c.vault, c.vault.describeStore, { storeId: id }, admin);
-    expect(desc.store).toMatchObject({ entryCount: 4, totalValueBytes: store.totalValueBytes });
+    expect(desc.store).toMatchObject({ entryCount: 4n, totalValueBytes: store.totalValueBytes });
   });
 
   it("DeleteStore reports the entries it held; the id is then free and a re-created store is a new one", async () => {
@@ -570,7 +572,7 @@ describe("AdminService", () => {
     await setValue(c, t.adminToken, id, keyRef(fp), Buffer.from("y"));
 
     const res = await call(c.admin, c.admin.deleteStore, { storeId: id }, admin);
-    expect(res.deletedEntryCount).toBe(2);
+    expect(res.deletedEntryCount).toBe(2n);
     await expectStatus(getStore(id), status.NOT_FOUND, "STORE_NOT_FOUND");
     await expectStatus(getValue(c, t.adminToken, id, key), status.NOT_FOUND, "STORE_NOT_FOUND");
     const listed = await call(c.admin, c.admin.listStores, {}, admin);
@@ -578,7 +580,7 @@ describe("AdminService", () => {
 
     await createStore(c, t.adminToken, id);
     const again = await getStore(id);
-    expect(again.entryCount).toBe(0);
+    expect(again.entryCount).toBe(0n);
     expect(again.secrets).toEqual([]);
     expect(Buffer.from(again.salt).equals(Buffer.from(before.salt))).toBe(false);
     expect(await getValue(c, t.adminToken, id, key)).toBeUndefined();
@@ -606,7 +608,7 @@ describe("AdminService", () => {
       Buffer.from((await getValue(c, reader.secret, id, key))?.sealedValue ?? []).toString(),
     ).toBe("w");
     expect(await setValue(c, both.secret, id, key, Buffer.from("b"))).toBe(2);
-    expect((await getValue(c, both.secret, id, key))?.version).toBe(2);
+    expect((await getValue(c, both.secret, id, key))?.version).toBe(2n);
     await expectStatus(
       getValue(c, writer.secret, id, key),
       status.PERMISSION_DENIED,

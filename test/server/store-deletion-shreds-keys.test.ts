@@ -131,7 +131,7 @@ describe("deleting a store crypto-shreds it", () => {
 
   it("(a) once DeleteStore returns, the wrapped key is in none of hexclave.db, -wal, -shm", async () => {
     const res = await call(c.admin, c.admin.deleteStore, { storeId: STORE }, bearer(t.adminToken));
-    expect(res.deletedEntryCount).toBe(values.length);
+    expect(res.deletedEntryCount).toBe(BigInt(values.length));
     expect(occurrences(t.dataDir, before.wrapped_key)).toEqual([]);
     const after = storeRow(t.dataDir, { uid: before.uid });
     // Until the purge removes it, the row stays with an empty key.

@@ -45,7 +45,9 @@ export async function createStore(
     {
       storeId,
       description: options.description ?? "",
-      ...(options.maxValueBytes === undefined ? {} : { maxValueBytes: options.maxValueBytes }),
+      ...(options.maxValueBytes === undefined
+        ? {}
+        : { maxValueBytes: BigInt(options.maxValueBytes) }),
     },
     bearer(adminToken),
   );
@@ -82,7 +84,7 @@ export async function setValue(
     { storeId, key, sealedValue, previousKeys: [] },
     bearer(token),
   );
-  return res.version;
+  return Number(res.version);
 }
 
 /** Reads one entry by key ref; undefined if absent. */
@@ -113,7 +115,7 @@ export function listPages(
   return new Promise((resolve, reject) => {
     const pages: Entry[][] = [];
     const stream = c.vault.listEntries(
-      { secretFingerprints: [], startAfterKeyId: Buffer.alloc(0), pageSize: 0, ...request },
+      { secretFingerprints: [], startAfterKeyId: Buffer.alloc(0), pageSize: 0n, ...request },
       metadata,
       { deadline: Date.now() + 20_000 },
     );

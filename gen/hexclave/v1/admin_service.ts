@@ -28,9 +28,10 @@ export interface CreateStoreRequest {
   description: string;
   /**
    * Largest sealed value the store accepts, in bytes: 1,024 to 1,048,576.
-   * Unset: 65,536.
+   * Unset: 65,536. A uint64 (wire-compatible with uint32) so that a value
+   * past 2^32 is refused instead of silently wrapping.
    */
-  maxValueBytes?: number | undefined;
+  maxValueBytes?: bigint | undefined;
 }
 
 /** Response for AdminService.CreateStore. */
@@ -70,7 +71,7 @@ export interface DeleteStoreRequest {
 /** Response for AdminService.DeleteStore. */
 export interface DeleteStoreResponse {
   /** How many entries the store held when it was deleted. */
-  deletedEntryCount: number;
+  deletedEntryCount: bigint;
 }
 
 /** Request for AdminService.CreateToken. */
@@ -133,7 +134,10 @@ export const CreateStoreRequest: MessageFns<CreateStoreRequest> = {
       writer.uint32(18).string(message.description);
     }
     if (message.maxValueBytes !== undefined) {
-      writer.uint32(24).uint32(message.maxValueBytes);
+      if (BigInt.asUintN(64, message.maxValueBytes) !== message.maxValueBytes) {
+        throw new globalThis.Error("value provided for field message.maxValueBytes of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.maxValueBytes);
     }
     return writer;
   },
@@ -172,7 +176,7 @@ export const CreateStoreRequest: MessageFns<CreateStoreRequest> = {
               break;
             }
 
-            message.maxValueBytes = reader.uint32();
+            message.maxValueBytes = reader.uint64() as bigint;
             continue;
           }
         }
@@ -194,7 +198,9 @@ export const CreateStoreRequest: MessageFns<CreateStoreRequest> = {
     const message = createBaseCreateStoreRequest();
     message.storeId = object.storeId ?? "";
     message.description = object.description ?? "";
-    message.maxValueBytes = object.maxValueBytes ?? undefined;
+    message.maxValueBytes = (object.maxValueBytes !== undefined && object.maxValueBytes !== null)
+      ? BigInt(object.maxValueBytes)
+      : undefined;
     return message;
   },
 };
@@ -518,12 +524,15 @@ export const DeleteStoreRequest: MessageFns<DeleteStoreRequest> = {
 };
 
 function createBaseDeleteStoreResponse(): DeleteStoreResponse {
-  return { deletedEntryCount: 0 };
+  return { deletedEntryCount: 0n };
 }
 
 export const DeleteStoreResponse: MessageFns<DeleteStoreResponse> = {
   encode(message: DeleteStoreResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.deletedEntryCount !== 0) {
+    if (message.deletedEntryCount !== 0n) {
+      if (BigInt.asUintN(64, message.deletedEntryCount) !== message.deletedEntryCount) {
+        throw new globalThis.Error("value provided for field message.deletedEntryCount of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.deletedEntryCount);
     }
     return writer;
@@ -547,7 +556,7 @@ export const DeleteStoreResponse: MessageFns<DeleteStoreResponse> = {
               break;
             }
 
-            message.deletedEntryCount = longToNumber(reader.uint64());
+            message.deletedEntryCount = reader.uint64() as bigint;
             continue;
           }
         }
@@ -567,7 +576,9 @@ export const DeleteStoreResponse: MessageFns<DeleteStoreResponse> = {
   },
   fromPartial(object: DeepPartial<DeleteStoreResponse>): DeleteStoreResponse {
     const message = createBaseDeleteStoreResponse();
-    message.deletedEntryCount = object.deletedEntryCount ?? 0;
+    message.deletedEntryCount = (object.deletedEntryCount !== undefined && object.deletedEntryCount !== null)
+      ? BigInt(object.deletedEntryCount)
+      : 0n;
     return message;
   },
 };
@@ -1167,24 +1178,13 @@ export const AdminServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;

@@ -38,7 +38,7 @@ export interface Entry {
    * number, so versions only grow and no two writes share one. Pass it back as
    * expected_version for check-and-set.
    */
-  version: number;
+  version: bigint;
   /** When the entry was last written. */
   updateTime: Date | undefined;
 }
@@ -48,7 +48,7 @@ export interface SecretInfo {
   /** Public fingerprint of the secret (8 bytes). */
   fingerprint: Buffer;
   /** How many entries are sealed under this secret. */
-  entryCount: number;
+  entryCount: bigint;
   /** When the secret was first registered with the store. */
   registerTime: Date | undefined;
 }
@@ -72,9 +72,9 @@ export interface Store {
   /** The client secrets registered with the store, oldest first. */
   secrets: SecretInfo[];
   /** Number of entries in the store. */
-  entryCount: number;
+  entryCount: bigint;
   /** Sum of the sizes of the sealed values in the store, in bytes. */
-  totalValueBytes: number;
+  totalValueBytes: bigint;
   /** When the store was created. */
   createTime: Date | undefined;
 }
@@ -186,7 +186,7 @@ function createBaseEntry(): Entry {
     keyId: Buffer.alloc(0),
     secretFingerprint: Buffer.alloc(0),
     sealedValue: Buffer.alloc(0),
-    version: 0,
+    version: 0n,
     updateTime: undefined,
   };
 }
@@ -202,7 +202,10 @@ export const Entry: MessageFns<Entry> = {
     if (message.sealedValue.length !== 0) {
       writer.uint32(26).bytes(message.sealedValue);
     }
-    if (message.version !== 0) {
+    if (message.version !== 0n) {
+      if (BigInt.asUintN(64, message.version) !== message.version) {
+        throw new globalThis.Error("value provided for field message.version of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.version);
     }
     if (message.updateTime !== undefined) {
@@ -253,7 +256,7 @@ export const Entry: MessageFns<Entry> = {
               break;
             }
 
-            message.version = longToNumber(reader.uint64());
+            message.version = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -284,14 +287,14 @@ export const Entry: MessageFns<Entry> = {
     message.keyId = object.keyId ?? Buffer.alloc(0);
     message.secretFingerprint = object.secretFingerprint ?? Buffer.alloc(0);
     message.sealedValue = object.sealedValue ?? Buffer.alloc(0);
-    message.version = object.version ?? 0;
+    message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
     message.updateTime = object.updateTime ?? undefined;
     return message;
   },
 };
 
 function createBaseSecretInfo(): SecretInfo {
-  return { fingerprint: Buffer.alloc(0), entryCount: 0, registerTime: undefined };
+  return { fingerprint: Buffer.alloc(0), entryCount: 0n, registerTime: undefined };
 }
 
 export const SecretInfo: MessageFns<SecretInfo> = {
@@ -299,7 +302,10 @@ export const SecretInfo: MessageFns<SecretInfo> = {
     if (message.fingerprint.length !== 0) {
       writer.uint32(10).bytes(message.fingerprint);
     }
-    if (message.entryCount !== 0) {
+    if (message.entryCount !== 0n) {
+      if (BigInt.asUintN(64, message.entryCount) !== message.entryCount) {
+        throw new globalThis.Error("value provided for field message.entryCount of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.entryCount);
     }
     if (message.registerTime !== undefined) {
@@ -334,7 +340,7 @@ export const SecretInfo: MessageFns<SecretInfo> = {
               break;
             }
 
-            message.entryCount = longToNumber(reader.uint64());
+            message.entryCount = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -363,7 +369,9 @@ export const SecretInfo: MessageFns<SecretInfo> = {
   fromPartial(object: DeepPartial<SecretInfo>): SecretInfo {
     const message = createBaseSecretInfo();
     message.fingerprint = object.fingerprint ?? Buffer.alloc(0);
-    message.entryCount = object.entryCount ?? 0;
+    message.entryCount = (object.entryCount !== undefined && object.entryCount !== null)
+      ? BigInt(object.entryCount)
+      : 0n;
     message.registerTime = object.registerTime ?? undefined;
     return message;
   },
@@ -376,8 +384,8 @@ function createBaseStore(): Store {
     salt: Buffer.alloc(0),
     maxValueBytes: 0,
     secrets: [],
-    entryCount: 0,
-    totalValueBytes: 0,
+    entryCount: 0n,
+    totalValueBytes: 0n,
     createTime: undefined,
   };
 }
@@ -399,10 +407,16 @@ export const Store: MessageFns<Store> = {
     for (const v of message.secrets) {
       SecretInfo.encode(v!, writer.uint32(42).fork()).join();
     }
-    if (message.entryCount !== 0) {
+    if (message.entryCount !== 0n) {
+      if (BigInt.asUintN(64, message.entryCount) !== message.entryCount) {
+        throw new globalThis.Error("value provided for field message.entryCount of type uint64 too large");
+      }
       writer.uint32(48).uint64(message.entryCount);
     }
-    if (message.totalValueBytes !== 0) {
+    if (message.totalValueBytes !== 0n) {
+      if (BigInt.asUintN(64, message.totalValueBytes) !== message.totalValueBytes) {
+        throw new globalThis.Error("value provided for field message.totalValueBytes of type uint64 too large");
+      }
       writer.uint32(56).uint64(message.totalValueBytes);
     }
     if (message.createTime !== undefined) {
@@ -469,7 +483,7 @@ export const Store: MessageFns<Store> = {
               break;
             }
 
-            message.entryCount = longToNumber(reader.uint64());
+            message.entryCount = reader.uint64() as bigint;
             continue;
           }
           case 7: {
@@ -477,7 +491,7 @@ export const Store: MessageFns<Store> = {
               break;
             }
 
-            message.totalValueBytes = longToNumber(reader.uint64());
+            message.totalValueBytes = reader.uint64() as bigint;
             continue;
           }
           case 8: {
@@ -510,8 +524,12 @@ export const Store: MessageFns<Store> = {
     message.salt = object.salt ?? Buffer.alloc(0);
     message.maxValueBytes = object.maxValueBytes ?? 0;
     message.secrets = object.secrets?.map((e) => SecretInfo.fromPartial(e)) || [];
-    message.entryCount = object.entryCount ?? 0;
-    message.totalValueBytes = object.totalValueBytes ?? 0;
+    message.entryCount = (object.entryCount !== undefined && object.entryCount !== null)
+      ? BigInt(object.entryCount)
+      : 0n;
+    message.totalValueBytes = (object.totalValueBytes !== undefined && object.totalValueBytes !== null)
+      ? BigInt(object.totalValueBytes)
+      : 0n;
     message.createTime = object.createTime ?? undefined;
     return message;
   },
@@ -731,35 +749,24 @@ export const Token: MessageFns<Token> = {
   },
 };
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
 function toTimestamp(date: Date): Timestamp {
-  const seconds = Math.trunc(date.getTime() / 1_000);
+  const seconds = BigInt(Math.trunc(date.getTime() / 1_000));
   const nanos = (date.getTime() % 1_000) * 1_000_000;
   return { seconds, nanos };
 }
 
 function fromTimestamp(t: Timestamp): Date {
-  let millis = (t.seconds || 0) * 1_000;
+  let millis = (globalThis.Number(t.seconds.toString()) || 0) * 1_000;
   millis += (t.nanos || 0) / 1_000_000;
   return new globalThis.Date(millis);
-}
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
 }
 
 interface MessageFns<T> {

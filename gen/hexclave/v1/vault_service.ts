@@ -72,7 +72,7 @@ export interface SetValueRequest {
    * previous_keys, so a write to any copy since it was read fails the check.
    */
   expectedVersion?:
-    | number
+    | bigint
     | undefined;
   /**
    * The same entry under previous secrets: removed in the same transaction.
@@ -84,7 +84,7 @@ export interface SetValueRequest {
 /** Response for VaultService.SetValue. */
 export interface SetValueResponse {
   /** The entry's new version. */
-  version: number;
+  version: bigint;
 }
 
 /** Request for VaultService.DeleteValue. */
@@ -101,7 +101,7 @@ export interface DeleteValueRequest {
    * Check-and-delete: delete only if the entry's current version (the highest
    * among its copies) is this one.
    */
-  expectedVersion?: number | undefined;
+  expectedVersion?: bigint | undefined;
 }
 
 /** Response for VaultService.DeleteValue. */
@@ -135,9 +135,10 @@ export interface ListEntriesRequest {
   /**
    * Entries per streamed page: 1 to 1,000; 0 means 256. Pages of large values
    * are split so that none carries more than 3 MiB of sealed values (under the
-   * 4 MiB gRPC clients accept by default).
+   * 4 MiB gRPC clients accept by default). A uint64 (wire-compatible with
+   * uint32) so that a value past 2^32 is refused instead of silently wrapping.
    */
-  pageSize: number;
+  pageSize: bigint;
 }
 
 /** One page of VaultService.ListEntries. */
@@ -443,6 +444,9 @@ export const SetValueRequest: MessageFns<SetValueRequest> = {
       writer.uint32(26).bytes(message.sealedValue);
     }
     if (message.expectedVersion !== undefined) {
+      if (BigInt.asUintN(64, message.expectedVersion) !== message.expectedVersion) {
+        throw new globalThis.Error("value provided for field message.expectedVersion of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.expectedVersion);
     }
     for (const v of message.previousKeys) {
@@ -493,7 +497,7 @@ export const SetValueRequest: MessageFns<SetValueRequest> = {
               break;
             }
 
-            message.expectedVersion = longToNumber(reader.uint64());
+            message.expectedVersion = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -524,19 +528,24 @@ export const SetValueRequest: MessageFns<SetValueRequest> = {
     message.storeId = object.storeId ?? "";
     message.key = (object.key !== undefined && object.key !== null) ? KeyRef.fromPartial(object.key) : undefined;
     message.sealedValue = object.sealedValue ?? Buffer.alloc(0);
-    message.expectedVersion = object.expectedVersion ?? undefined;
+    message.expectedVersion = (object.expectedVersion !== undefined && object.expectedVersion !== null)
+      ? BigInt(object.expectedVersion)
+      : undefined;
     message.previousKeys = object.previousKeys?.map((e) => KeyRef.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseSetValueResponse(): SetValueResponse {
-  return { version: 0 };
+  return { version: 0n };
 }
 
 export const SetValueResponse: MessageFns<SetValueResponse> = {
   encode(message: SetValueResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.version !== 0) {
+    if (message.version !== 0n) {
+      if (BigInt.asUintN(64, message.version) !== message.version) {
+        throw new globalThis.Error("value provided for field message.version of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.version);
     }
     return writer;
@@ -560,7 +569,7 @@ export const SetValueResponse: MessageFns<SetValueResponse> = {
               break;
             }
 
-            message.version = longToNumber(reader.uint64());
+            message.version = reader.uint64() as bigint;
             continue;
           }
         }
@@ -580,7 +589,7 @@ export const SetValueResponse: MessageFns<SetValueResponse> = {
   },
   fromPartial(object: DeepPartial<SetValueResponse>): SetValueResponse {
     const message = createBaseSetValueResponse();
-    message.version = object.version ?? 0;
+    message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
     return message;
   },
 };
@@ -601,6 +610,9 @@ export const DeleteValueRequest: MessageFns<DeleteValueRequest> = {
       KeyRef.encode(v!, writer.uint32(26).fork()).join();
     }
     if (message.expectedVersion !== undefined) {
+      if (BigInt.asUintN(64, message.expectedVersion) !== message.expectedVersion) {
+        throw new globalThis.Error("value provided for field message.expectedVersion of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.expectedVersion);
     }
     return writer;
@@ -648,7 +660,7 @@ export const DeleteValueRequest: MessageFns<DeleteValueRequest> = {
               break;
             }
 
-            message.expectedVersion = longToNumber(reader.uint64());
+            message.expectedVersion = reader.uint64() as bigint;
             continue;
           }
         }
@@ -671,7 +683,9 @@ export const DeleteValueRequest: MessageFns<DeleteValueRequest> = {
     message.storeId = object.storeId ?? "";
     message.key = (object.key !== undefined && object.key !== null) ? KeyRef.fromPartial(object.key) : undefined;
     message.previousKeys = object.previousKeys?.map((e) => KeyRef.fromPartial(e)) || [];
-    message.expectedVersion = object.expectedVersion ?? undefined;
+    message.expectedVersion = (object.expectedVersion !== undefined && object.expectedVersion !== null)
+      ? BigInt(object.expectedVersion)
+      : undefined;
     return message;
   },
 };
@@ -854,7 +868,7 @@ export const BatchGetValuesResponse: MessageFns<BatchGetValuesResponse> = {
 };
 
 function createBaseListEntriesRequest(): ListEntriesRequest {
-  return { storeId: "", secretFingerprints: [], startAfterKeyId: Buffer.alloc(0), pageSize: 0 };
+  return { storeId: "", secretFingerprints: [], startAfterKeyId: Buffer.alloc(0), pageSize: 0n };
 }
 
 export const ListEntriesRequest: MessageFns<ListEntriesRequest> = {
@@ -868,8 +882,11 @@ export const ListEntriesRequest: MessageFns<ListEntriesRequest> = {
     if (message.startAfterKeyId.length !== 0) {
       writer.uint32(26).bytes(message.startAfterKeyId);
     }
-    if (message.pageSize !== 0) {
-      writer.uint32(32).uint32(message.pageSize);
+    if (message.pageSize !== 0n) {
+      if (BigInt.asUintN(64, message.pageSize) !== message.pageSize) {
+        throw new globalThis.Error("value provided for field message.pageSize of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.pageSize);
     }
     return writer;
   },
@@ -916,7 +933,7 @@ export const ListEntriesRequest: MessageFns<ListEntriesRequest> = {
               break;
             }
 
-            message.pageSize = reader.uint32();
+            message.pageSize = reader.uint64() as bigint;
             continue;
           }
         }
@@ -939,7 +956,7 @@ export const ListEntriesRequest: MessageFns<ListEntriesRequest> = {
     message.storeId = object.storeId ?? "";
     message.secretFingerprints = object.secretFingerprints?.map((e) => e) || [];
     message.startAfterKeyId = object.startAfterKeyId ?? Buffer.alloc(0);
-    message.pageSize = object.pageSize ?? 0;
+    message.pageSize = (object.pageSize !== undefined && object.pageSize !== null) ? BigInt(object.pageSize) : 0n;
     return message;
   },
 };
@@ -1572,24 +1589,13 @@ export const VaultServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;

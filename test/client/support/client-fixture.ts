@@ -37,7 +37,14 @@ export async function startClientFixture(
       await call(
         raw.admin,
         raw.admin.createStore,
-        { storeId: id, description: "", maxValueBytes: storeOptions.maxValueBytes },
+        {
+          storeId: id,
+          description: "",
+          maxValueBytes:
+            storeOptions.maxValueBytes === undefined
+              ? undefined
+              : BigInt(storeOptions.maxValueBytes),
+        },
         admin,
       );
     },
