@@ -22,10 +22,17 @@ export async function clearStaleSocket(listen: string): Promise<void> {
   if (!alive) await unlink(path);
 }
 
-/** The address clients should dial, given the configured one and the bound port. */
-export function boundAddress(listen: string, port: number): string {
-  if (listen.startsWith("unix:")) return listen;
-  const host = listen.slice(0, listen.lastIndexOf(":"));
+/**
+ * The address a client on this machine dials to reach a bound address: the
+ * loopback address for a wildcard bind.
+ *
+ * @example
+ * dialAddress("0.0.0.0:50051"); // "127.0.0.1:50051"
+ */
+export function dialAddress(bound: string): string {
+  if (bound.startsWith("unix:")) return bound;
+  const colon = bound.lastIndexOf(":");
+  const host = bound.slice(0, colon);
   const dial = host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host;
-  return `${dial}:${port}`;
+  return `${dial}:${bound.slice(colon + 1)}`;
 }

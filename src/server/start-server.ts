@@ -1,6 +1,5 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { mkdir } from "node:fs/promises";
+import { Server } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import {
   HealthService,
@@ -15,17 +14,33 @@ import { maxRequestMessageBytes, maxResponseMessageBytes } from "../vault/limits
 import { openVault, type Vault } from "../vault/vault.js";
 import type { WriteBatcherOptions } from "../vault/write-batcher.js";
 import { adminServiceHandlers } from "./admin-service.js";
-import { type HandlerDeps, requestIdSource } from "./call-context.js";
+import { callLog } from "./call-log.js";
+import { ADMIN_TOKEN_FILE, ensureFirstAdminToken } from "./first-admin-token.js";
+import { routeGrpcJsLog } from "./grpc-js-log.js";
+import { type GrpcListener, listenGrpc } from "./grpc-listener.js";
+import type { Pipeline } from "./grpc-method.js";
 import { HealthState, healthHandlers } from "./health-service.js";
-import { boundAddress, clearStaleSocket } from "./listen-address.js";
+import { authenticate } from "./interceptors/authenticate.js";
+import { limitStreams } from "./interceptors/limit-streams.js";
+import { observeCalls } from "./interceptors/observe-calls.js";
+import { refuseExpired } from "./interceptors/refuse-expired.js";
+import { dialAddress } from "./listen-address.js";
 import { createLogger } from "./logger.js";
 import { loadMasterKey } from "./master-key.js";
+import { checkDataDir } from "./private-files.js";
 import { ReflectionIndex, reflectionHandler } from "./reflection-service.js";
+import { requestIdSource } from "./request-id.js";
 import { resolveServerConfig, type ServerConfig, type ServerFlags } from "./server-config.js";
+import { transportGuard } from "./transport-guard.js";
+import {
+  applyHeaderLimits,
+  DEFAULT_TRANSPORT_LIMITS,
+  grpcServerOptions,
+  type TransportLimits,
+} from "./transport-limits.js";
 import { vaultServiceHandlers } from "./vault-service.js";
 
-/** File name of the first admin token, written on first start when no token is configured. */
-export const ADMIN_TOKEN_FILE = "admin.token";
+export { ADMIN_TOKEN_FILE };
 
 /** Options for {@link startServer}; unset ones come from the environment, then defaults. */
 export interface StartServerOptions extends ServerFlags {
@@ -39,12 +54,16 @@ export interface StartServerOptions extends ServerFlags {
   readonly writerThread?: boolean;
   /** How long shutdown waits for calls in flight. Default 10 s. */
   readonly shutdownGraceMs?: number;
+  /** What one client may make the transport hold; see TransportLimits. */
+  readonly transportLimits?: Partial<TransportLimits>;
 }
 
 /** A running server. */
 export interface RunningServer {
   /** The address to dial: `host:port` with the bound port, or `unix:/path`. */
   readonly address: string;
+  /** What is actually bound, e.g. `0.0.0.0:50051`. */
+  readonly boundAddress: string;
   /** The bound TCP port; undefined on a Unix socket. */
   readonly port: number | undefined;
   /** Where the first admin token was written, if this start made one. */
@@ -82,8 +101,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     ...resolveServerConfig(options, options.env ?? process.env),
     ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
   });
+  const limits = Object.freeze({ ...DEFAULT_TRANSPORT_LIMITS, ...options.transportLimits });
   const log = options.logger ?? createLogger(config.logLevel);
+  routeGrpcJsLog(log);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const dirWarning = await checkDataDir(config.dataDir);
+  if (dirWarning !== undefined) log.warn({ dataDir: config.dataDir }, dirWarning);
   const masterKey = await loadMasterKey(config, log);
   const health = new HealthState(SERVICE_NAMES);
   const storage = await openStorage({
@@ -98,6 +121,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     },
   });
   let vault: Vault;
+  let adminTokenFile: string | undefined;
   try {
     vault = await openVault({
       reads: storage.reads,
@@ -107,50 +131,59 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       entryCacheBytes: config.entryCacheMb * 1024 * 1024,
       onBackgroundError: (err, context) => log.error({ err, context }, "background task failed"),
     });
+    adminTokenFile =
+      config.adminToken === undefined
+        ? await ensureFirstAdminToken(vault, config.dataDir, log)
+        : undefined;
   } catch (error) {
     await storage.close();
     throw error;
   }
-  const adminTokenFile =
-    config.adminToken === undefined ? await writeFirstAdminToken(vault, config, log) : undefined;
 
-  const deps: HandlerDeps = {
-    authenticator: vault.authenticator,
-    log,
+  const requestId = requestIdSource();
+  const observe = callLog(log);
+  const pipeline: Pipeline = {
+    // The order is the design: docs/architecture.md, "The call pipeline".
+    interceptors: [
+      observeCalls(observe),
+      refuseExpired(),
+      authenticate(vault.authenticator),
+      limitStreams(),
+    ],
+    requestId,
     inFlight: new Set(),
-    requestId: requestIdSource(),
   };
   const server = new Server({
     "grpc.max_receive_message_length": maxRequestMessageBytes,
     "grpc.max_send_message_length": maxResponseMessageBytes,
+    ...grpcServerOptions(limits),
+    interceptors: [transportGuard({ requestId, observe })],
   });
-  server.addService(VaultServiceService, vaultServiceHandlers(deps, vault.data));
-  server.addService(AdminServiceService, adminServiceHandlers(deps, vault.admin));
+  applyHeaderLimits(server, limits);
+  server.addService(VaultServiceService, vaultServiceHandlers(pipeline, vault.data));
+  server.addService(AdminServiceService, adminServiceHandlers(pipeline, vault.admin));
   server.addService(HealthService, healthHandlers(health));
   const reflection = reflectionHandler(new ReflectionIndex(SERVICE_NAMES));
   server.addService(ReflectionV1, { serverReflectionInfo: reflection });
   server.addService(ReflectionV1alpha, { serverReflectionInfo: reflection });
 
-  let port: number;
+  let listener: GrpcListener;
   try {
-    await clearStaleSocket(config.listen);
-    port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(config.listen, ServerCredentials.createInsecure(), (error, bound) =>
-        error === null ? resolve(bound) : reject(error),
-      ),
-    );
+    listener = await listenGrpc(server, {
+      listen: config.listen,
+      maxConnections: limits.maxConnections,
+    });
   } catch (error) {
+    server.forceShutdown();
     await vault.close();
     await storage.close();
-    throw new Error(`cannot listen on ${config.listen}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw error;
   }
   health.setAll(Serving.SERVING);
-  const address = boundAddress(config.listen, port);
+  const address = dialAddress(listener.boundAddress);
   log.info(
     {
-      address,
+      address: listener.boundAddress,
       dataDir: config.dataDir,
       storage: config.databaseUrl === undefined ? "sqlite" : "postgres",
     },
@@ -160,52 +193,45 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let closing: Promise<void> | undefined;
   return {
     address,
-    port: config.listen.startsWith("unix:") ? undefined : port,
+    boundAddress: listener.boundAddress,
+    port: listener.port,
     adminTokenFile,
     config,
     close() {
-      closing ??= shutdown(server, health, deps, vault, storage, config.shutdownGraceMs, log);
+      closing ??= shutdown(
+        { server, listener, health, pipeline, vault, storage, log },
+        config.shutdownGraceMs,
+      );
       return closing;
     },
   };
 }
 
-async function shutdown(
-  server: Server,
-  health: HealthState,
-  deps: HandlerDeps,
-  vault: Vault,
-  storage: Storage,
-  graceMs: number,
-  log: Logger,
-): Promise<void> {
+interface Running {
+  readonly server: Server;
+  readonly listener: GrpcListener;
+  readonly health: HealthState;
+  readonly pipeline: Pipeline;
+  readonly vault: Vault;
+  readonly storage: Storage;
+  readonly log: Logger;
+}
+
+async function shutdown(running: Running, graceMs: number): Promise<void> {
+  const { server, listener, health, pipeline, vault, storage, log } = running;
   health.close();
-  log.info({ inFlight: deps.inFlight.size }, "shutting down");
+  log.info({ inFlight: pipeline.inFlight.size }, "shutting down");
+  const stopped = listener.close();
   const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
   const timer = setTimeout(() => {
-    log.warn({ inFlight: deps.inFlight.size }, "grace period over: cancelling calls in flight");
+    log.warn({ inFlight: pipeline.inFlight.size }, "grace period over: cancelling calls in flight");
     server.forceShutdown();
   }, graceMs);
   await drained;
   clearTimeout(timer);
-  await Promise.allSettled([...deps.inFlight]);
+  await stopped;
+  await Promise.allSettled([...pipeline.inFlight]);
   await vault.close();
   await storage.close();
   log.info("stopped");
-}
-
-async function writeFirstAdminToken(
-  vault: Vault,
-  config: ServerConfig,
-  log: Logger,
-): Promise<string | undefined> {
-  const token = await vault.createFirstAdminToken();
-  if (token === undefined) return undefined;
-  const path = join(config.dataDir, ADMIN_TOKEN_FILE);
-  await writeFile(path, `${token}\n`, { mode: 0o600 });
-  log.warn(
-    { path },
-    "created the first admin token: it is in this file, readable only by this user; use it to create stores and other tokens, then store it safely",
-  );
-  return path;
 }

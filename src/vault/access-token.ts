@@ -32,6 +32,19 @@ export function parseAccessToken(token: string): { id: string; secret: string } 
   return { id: match[1] as string, secret: match[2] as string };
 }
 
+/**
+ * The token in an `authorization` metadata value ("Bearer <token>"), or
+ * undefined if the value does not have that shape.
+ *
+ * @example
+ * bearerToken("Bearer hxk_…"); // "hxk_…"
+ */
+export function bearerToken(authorization: string): string | undefined {
+  return BEARER.exec(authorization)?.[1];
+}
+
+const BEARER = /^Bearer +(\S+) *$/i;
+
 /** Whether `id` has the shape of a token id. */
 export function isTokenId(id: string): boolean {
   return ID_PATTERN.test(id);

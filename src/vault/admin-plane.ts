@@ -157,6 +157,8 @@ export class AdminPlane {
       revokedAt: null,
     };
     await this.#deps.writes.run({ kind: "insertToken", row, onlyIfNone: false });
+    // Usable through this server at once; through others within the token table's refresh.
+    this.#deps.authenticator.forget();
     return { view: tokenView(row), token: made.token };
   }
 
@@ -185,7 +187,7 @@ export class AdminPlane {
       );
     }
     const row = await this.#deps.writes.run({ kind: "revokeToken", tokenId });
-    this.#deps.authenticator.forget(tokenId);
+    this.#deps.authenticator.forget();
     return tokenView(row);
   }
 }

@@ -1,4 +1,4 @@
-import { hashTokenSecret, parseAccessToken, sameHash } from "./access-token.js";
+import { bearerToken, hashTokenSecret, parseAccessToken, sameHash } from "./access-token.js";
 import { type Caller, callerOf } from "./caller.js";
 import type { RepositoryReads, TokenRow } from "./repository.js";
 import { VaultError } from "./vault-error.js";
@@ -12,27 +12,41 @@ export interface AuthenticatorOptions {
    */
   readonly bootstrapAdminToken?: string | undefined;
   /**
-   * How long a token record is trusted from memory. Revocations made through
-   * this server apply at once; this bounds how late one made through another
-   * replica of a shared database is seen. Default 5 s.
+   * How often the token table is re-read in the background. Tokens created or
+   * revoked through this server apply at once; this bounds how late a change
+   * made through another server on a shared database is seen. Default 250 ms.
    */
-  readonly cacheTtlMs?: number;
+  readonly refreshMs?: number;
+  /**
+   * A call never trusts a token table older than this: if background
+   * refreshes fell behind, it waits for a fresh one. Default 1,000 ms — the
+   * revocation bound the docs state.
+   */
+  readonly maxStaleMs?: number;
   /** `last_used_at` is written at most this often per token. Default 60 s. */
   readonly touchIntervalMs?: number;
 }
 
-interface CachedToken {
-  row: TokenRow;
-  caller: Caller;
-  loadedAt: number;
+interface KnownToken {
+  readonly row: TokenRow;
+  readonly caller: Caller;
   touchedAt: number;
 }
 
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
+interface TokenTable {
+  readonly byId: ReadonlyMap<string, KnownToken>;
+  readonly loadedAt: number;
+}
 
 /**
  * Turns an `authorization` header into a {@link Caller}, or the reason it
  * cannot: missing, malformed, unknown, wrong secret, or revoked.
+ *
+ * The whole token table (ids, hashes, grants — a few hundred rows) is kept in
+ * memory and re-read in the background, so no call waits on the database and
+ * an unknown id costs exactly what a known id with a wrong secret costs: one
+ * table lookup, the same two SHA-256 digests and one constant-time compare.
+ * Neither the timing nor the database load tells an attacker which ids exist.
  *
  * @example
  * const caller = await authenticator.authenticate("Bearer hxk_…");
@@ -41,17 +55,17 @@ export class Authenticator {
   readonly #reads: RepositoryReads;
   readonly #writes: WriteExecutor;
   readonly #bootstrapHash: Buffer | undefined;
-  readonly #ttlMs: number;
+  readonly #maxStaleMs: number;
   readonly #touchIntervalMs: number;
-  readonly #cache = new Map<string, CachedToken>();
+  readonly #timer: NodeJS.Timeout;
+  #table: TokenTable | undefined;
+  #loading: Promise<TokenTable> | undefined;
   /**
-   * Tokens already verified (by hash, in constant time), by the exact text
-   * presented: the hot path then costs one map lookup instead of two SHA-256
-   * digests. A string-keyed map lookup reveals nothing an attacker can use: a
-   * miss falls through to the constant-time check. Bounded; entries expire
-   * with the token record they share.
+   * Tokens already verified, by the exact text presented and the table they
+   * were verified against: the hot path then costs one map lookup instead of
+   * two digests. A miss falls through to the constant-time check. Bounded.
    */
-  readonly #verified = new Map<string, CachedToken>();
+  readonly #verified = new Map<string, { table: TokenTable; token: KnownToken }>();
 
   constructor(reads: RepositoryReads, writes: WriteExecutor, options: AuthenticatorOptions = {}) {
     this.#reads = reads;
@@ -60,8 +74,14 @@ export class Authenticator {
       options.bootstrapAdminToken === undefined
         ? undefined
         : hashTokenSecret(options.bootstrapAdminToken);
-    this.#ttlMs = options.cacheTtlMs ?? 5_000;
+    this.#maxStaleMs = options.maxStaleMs ?? 1_000;
     this.#touchIntervalMs = options.touchIntervalMs ?? 60_000;
+    this.#timer = setInterval(() => {
+      this.#reload().catch(() => {
+        // A failed background read is retried on the next tick; calls wait for a fresh table.
+      });
+    }, options.refreshMs ?? 250);
+    this.#timer.unref();
   }
 
   /**
@@ -76,88 +96,102 @@ export class Authenticator {
         'no access token: send the metadata "authorization: Bearer <token>"',
       );
     }
-    const presented = BEARER.exec(authorization)?.[1];
+    const presented = bearerToken(authorization);
     if (presented === undefined) {
       throw new VaultError(
         "TOKEN_INVALID",
         'the "authorization" metadata must be "Bearer <token>"',
       );
     }
-    const known = this.#verified.get(presented);
-    const cached =
-      known !== undefined && Date.now() - known.loadedAt < this.#ttlMs
-        ? known
-        : await this.#verify(presented);
-    if (cached.row.revokedAt !== null) {
+    const table = await this.#fresh();
+    const verified = this.#verified.get(presented);
+    const token =
+      verified !== undefined && verified.table === table
+        ? verified.token
+        : this.#verify(presented, table);
+    if (token.row.revokedAt !== null) {
       throw new VaultError(
         "TOKEN_REVOKED",
         "this access token was revoked: ask an admin for a new one",
       );
     }
-    this.#touch(cached);
-    return cached.caller;
+    this.#touch(token);
+    return token.caller;
   }
 
-  /** Forgets a token's cached record, e.g. after it was revoked. */
-  forget(tokenId: string): void {
-    this.#cache.delete(tokenId);
-    for (const [presented, entry] of this.#verified) {
-      if (entry.row.id === tokenId) this.#verified.delete(presented);
-    }
+  /**
+   * Forgets what is known about tokens, e.g. after one was revoked here: the
+   * next call reads the table again.
+   */
+  forget(): void {
+    this.#table = undefined;
+    this.#verified.clear();
   }
 
-  async #verify(presented: string): Promise<CachedToken> {
-    if (
-      this.#bootstrapHash !== undefined &&
-      sameHash(hashTokenSecret(presented), this.#bootstrapHash)
-    ) {
-      return this.#remember(presented, BOOTSTRAP_ENTRY);
-    }
+  /** Stops the background refresh. */
+  close(): void {
+    clearInterval(this.#timer);
+  }
+
+  #verify(presented: string, table: TokenTable): KnownToken {
+    // Both digests always run, so every path below costs the same.
+    const presentedHash = hashTokenSecret(presented);
     const parsed = parseAccessToken(presented);
-    if (parsed === undefined) throw invalidToken();
-    const cached = await this.#load(parsed.id);
-    if (cached === undefined || !sameHash(hashTokenSecret(parsed.secret), cached.row.secretHash)) {
-      throw invalidToken();
+    const secretHash = hashTokenSecret(parsed?.secret ?? presented);
+    if (this.#bootstrapHash !== undefined && sameHash(presentedHash, this.#bootstrapHash)) {
+      return this.#remember(presented, table, BOOTSTRAP);
     }
-    return this.#remember(presented, cached);
+    const known = parsed === undefined ? undefined : table.byId.get(parsed.id);
+    const matches = sameHash(secretHash, known?.row.secretHash ?? NO_TOKEN_HASH);
+    if (known === undefined || !matches) throw invalidToken();
+    return this.#remember(presented, table, known);
   }
 
-  #remember(presented: string, entry: CachedToken): CachedToken {
+  #remember(presented: string, table: TokenTable, token: KnownToken): KnownToken {
     if (this.#verified.size >= VERIFIED_CACHE_SIZE) {
       const oldest = this.#verified.keys().next().value;
       if (oldest !== undefined) this.#verified.delete(oldest);
     }
-    this.#verified.set(presented, entry);
-    return entry;
+    this.#verified.set(presented, { table, token });
+    return token;
   }
 
-  async #load(id: string): Promise<CachedToken | undefined> {
-    const now = Date.now();
-    const hit = this.#cache.get(id);
-    if (hit !== undefined && now - hit.loadedAt < this.#ttlMs) return hit;
-    const row = await this.#reads.findToken(id);
-    if (row === undefined) {
-      this.#cache.delete(id);
-      return undefined;
+  /** The token table, re-read first if the background refresh fell behind. */
+  #fresh(): Promise<TokenTable> | TokenTable {
+    const table = this.#table;
+    if (table !== undefined && Date.now() - table.loadedAt < this.#maxStaleMs) return table;
+    return this.#reload();
+  }
+
+  #reload(): Promise<TokenTable> {
+    this.#loading ??= this.#load().finally(() => {
+      this.#loading = undefined;
+    });
+    return this.#loading;
+  }
+
+  async #load(): Promise<TokenTable> {
+    const loadedAt = Date.now();
+    const rows = await this.#reads.listTokens(true);
+    const previous = this.#table?.byId;
+    const byId = new Map<string, KnownToken>();
+    for (const row of rows) {
+      const touchedAt = Math.max(previous?.get(row.id)?.touchedAt ?? 0, row.lastUsedAt ?? 0);
+      byId.set(row.id, { row, caller: callerOf(row.id, row.admin, row.grants), touchedAt });
     }
-    const entry: CachedToken = {
-      row,
-      caller: callerOf(row.id, row.admin, row.grants),
-      loadedAt: now,
-      touchedAt: Math.max(hit?.touchedAt ?? 0, row.lastUsedAt ?? 0),
-    };
-    this.#cache.set(id, entry);
-    return entry;
+    const table: TokenTable = { byId, loadedAt };
+    this.#table = table;
+    return table;
   }
 
   // Recording use is bookkeeping: it must never slow or fail the call.
-  #touch(entry: CachedToken): void {
-    if (entry === BOOTSTRAP_ENTRY) return;
+  #touch(token: KnownToken): void {
+    if (token === BOOTSTRAP) return;
     const now = Date.now();
-    if (now - entry.touchedAt < this.#touchIntervalMs) return;
-    entry.touchedAt = now;
-    this.#writes.run({ kind: "touchTokens", ids: [entry.row.id], at: now }).catch(() => {
-      entry.touchedAt = 0;
+    if (now - token.touchedAt < this.#touchIntervalMs) return;
+    token.touchedAt = now;
+    this.#writes.run({ kind: "touchTokens", ids: [token.row.id], at: now }).catch(() => {
+      token.touchedAt = 0;
     });
   }
 }
@@ -165,8 +199,11 @@ export class Authenticator {
 /** Verified tokens remembered at most; the oldest is forgotten first. */
 const VERIFIED_CACHE_SIZE = 10_000;
 
+/** Compared against when the presented id is unknown, so that path does the same work. */
+const NO_TOKEN_HASH = Buffer.alloc(32);
+
 /** The operator-given admin token: not stored, never expires, never touched. */
-const BOOTSTRAP_ENTRY: CachedToken = {
+const BOOTSTRAP: KnownToken = {
   row: {
     id: "bootstrap",
     name: "HEXCLAVE_ADMIN_TOKEN",
@@ -178,7 +215,6 @@ const BOOTSTRAP_ENTRY: CachedToken = {
     revokedAt: null,
   },
   caller: callerOf("bootstrap", true, []),
-  loadedAt: Number.POSITIVE_INFINITY,
   touchedAt: 0,
 };
 

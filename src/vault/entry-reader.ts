@@ -75,24 +75,49 @@ export class EntryReader {
     return out;
   }
 
-  /** Pages of a store's entries in key id order (not cached: a listing would evict the hot set). */
+  /**
+   * Pages of a store's entries in key id order (not cached: a listing would
+   * evict the hot set). A page holds at most `query.limit` entries and
+   * `maxStreamPageBytes` of sealed values; rows are fetched in chunks no
+   * bigger than that byte budget allows for the store's largest values, so
+   * a listing holds at most about two pages however large its values are.
+   */
   async *pages(
     store: LoadedStore,
     query: EntryListQuery,
     signal: AbortSignal,
   ): AsyncGenerator<EntryView[]> {
+    const budget = limits.maxStreamPageBytes;
+    const chunk = Math.max(1, Math.min(query.limit, Math.floor(budget / store.row.maxValueBytes)));
     let after = query.afterKeyId;
+    let page: EntryView[] = [];
+    let bytes = 0;
     while (!signal.aborted) {
-      const rows = await this.#reads.listEntries(store.row.uid, { ...query, afterKeyId: after });
-      if (rows.length === 0) return;
-      // A page of large values could exceed the gRPC message size: split it by bytes.
-      yield* splitByBytes(
-        rows.map((row) => open(store, row)),
-        limits.maxStreamPageBytes,
-      );
-      if (rows.length < query.limit) return;
+      const want = Math.min(chunk, query.limit - page.length);
+      const rows = await this.#reads.listEntries(store.row.uid, {
+        ...query,
+        afterKeyId: after,
+        limit: want,
+      });
+      for (const row of rows) {
+        const entry = open(store, row);
+        if (page.length > 0 && bytes + entry.sealedValue.length > budget) {
+          yield page;
+          page = [];
+          bytes = 0;
+        }
+        page.push(entry);
+        bytes += entry.sealedValue.length;
+        if (page.length === query.limit) {
+          yield page;
+          page = [];
+          bytes = 0;
+        }
+      }
+      if (rows.length < want) break;
       after = (rows[rows.length - 1] as EntryRow).keyId;
     }
+    if (page.length > 0 && !signal.aborted) yield page;
   }
 }
 
@@ -106,19 +131,4 @@ function open(store: LoadedStore, row: EntryRow): EntryView {
       { cause, metadata: { store_id: store.row.id } },
     );
   }
-}
-
-function* splitByBytes(entries: readonly EntryView[], maxBytes: number): Generator<EntryView[]> {
-  let page: EntryView[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    if (page.length > 0 && bytes + entry.sealedValue.length > maxBytes) {
-      yield page;
-      page = [];
-      bytes = 0;
-    }
-    page.push(entry);
-    bytes += entry.sealedValue.length;
-  }
-  if (page.length > 0) yield page;
 }

@@ -35,10 +35,12 @@ export const limits = Object.freeze({
   /** Grants one token may carry. */
   maxGrantsPerToken: 256,
   /**
-   * Sealed bytes in one ListEntries page; pages of large values are split to
-   * stay under it, and under the 4 MiB that gRPC clients accept by default.
+   * Sealed bytes in one ListEntries page. A listing holds about one page in
+   * memory while its client reads (two at most), so this bounds what a client
+   * that never reads can make the server hold; pages of large values are
+   * split to stay under it (and under the 4 MiB gRPC clients accept).
    */
-  maxStreamPageBytes: 3 * 1024 * 1024,
+  maxStreamPageBytes: 1024 * 1024,
   /** A response the server will build for one call (batch reads of large values). */
   maxResponseBytes: 32 * 1024 * 1024,
 });

@@ -12,6 +12,8 @@ export type VaultErrorReason =
   | "INVALID_VALUE"
   | "VALUE_TOO_LARGE"
   | "TOO_MANY_KEYS"
+  | "MALFORMED_MESSAGE"
+  | "INVALID_TIMEOUT"
   // UNAUTHENTICATED: no usable token.
   | "TOKEN_MISSING"
   | "TOKEN_INVALID"
@@ -30,6 +32,12 @@ export type VaultErrorReason =
   // RESOURCE_EXHAUSTED: back off and retry, or ask for less.
   | "OVERLOADED"
   | "RESPONSE_TOO_LARGE"
+  | "MESSAGE_TOO_LARGE"
+  // UNIMPLEMENTED: the client asked for something this server does not do.
+  | "UNSUPPORTED_ENCODING"
+  // DEADLINE_EXCEEDED / CANCELLED: the caller stopped waiting before the call finished.
+  | "DEADLINE_EXCEEDED"
+  | "CANCELLED"
   // UNAVAILABLE: the server is going away; retry elsewhere or later.
   | "SHUTTING_DOWN"
   // DATA_LOSS: stored bytes failed their integrity check.

@@ -1,5 +1,5 @@
 import { masterKeyId } from "../crypto/at-rest.js";
-import { newAccessToken } from "./access-token.js";
+import { hashTokenSecret, parseAccessToken } from "./access-token.js";
 import { AdminPlane } from "./admin-plane.js";
 import { Authenticator } from "./authenticator.js";
 import { DataKeyRing } from "./data-key-ring.js";
@@ -36,11 +36,15 @@ export interface Vault {
   readonly data: DataPlane;
   readonly admin: AdminPlane;
   readonly authenticator: Authenticator;
+  /** Whether the database holds any token, revoked or not. */
+  hasTokens(): Promise<boolean>;
   /**
-   * Creates the first admin token if the database has no token at all.
-   * @returns the token text (to hand to the operator once), or undefined.
+   * Stores `token` (a full `hxk_…` token) as the first admin token, if the
+   * database has no token at all.
+   * @returns true if it was stored; false if another token got there first.
+   * @throws Error if `token` is not a well-formed access token.
    */
-  createFirstAdminToken(): Promise<string | undefined>;
+  adoptFirstAdminToken(token: string): Promise<boolean>;
   /** Stops purges, commits queued writes, zeroes keys. The reads stay open. */
   close(): Promise<void>;
 }
@@ -63,7 +67,6 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
   const stores = new StoreDirectory(reads, keys, ttl);
   const cache = new EntryCache(options.entryCacheBytes);
   const authenticator = new Authenticator(reads, writes, {
-    ...ttl,
     bootstrapAdminToken: options.bootstrapAdminToken,
   });
   const report = options.onBackgroundError ?? (() => {});
@@ -93,23 +96,27 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
     data,
     admin,
     authenticator,
-    async createFirstAdminToken() {
-      const made = newAccessToken();
+    async hasTokens() {
+      return (await reads.countTokens()) > 0;
+    },
+    async adoptFirstAdminToken(token) {
+      const parsed = parseAccessToken(token);
+      if (parsed === undefined) throw new Error("the first admin token is not an hxk_ token");
       const row = {
-        id: made.id,
+        id: parsed.id,
         name: "bootstrap-admin",
-        secretHash: made.secretHash,
+        secretHash: hashTokenSecret(parsed.secret),
         admin: true,
         grants: [],
         createdAt: Date.now(),
         lastUsedAt: null,
         revokedAt: null,
       };
-      const created = await writes.run({ kind: "insertToken", row, onlyIfNone: true });
-      return created ? made.token : undefined;
+      return writes.run({ kind: "insertToken", row, onlyIfNone: true });
     },
     async close() {
       stopping.abort();
+      authenticator.close();
       await Promise.allSettled([...purges]);
       await writes.close();
       stores.clear();

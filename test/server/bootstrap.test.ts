@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
+import { chmod, chown, readdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import { type RunningServer, startServer } from "../../src/server/index.js";
 import { bearer, call, rawClients } from "../support/grpc-clients.js";
 import {
   type ControlledServer,
+  logsWith,
   runToExit,
   serverFleet,
   stop,
@@ -120,6 +121,70 @@ describe("first start without HEXCLAVE_ADMIN_TOKEN", () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe("the first admin token against local tampering and crashes", () => {
+  const token = () =>
+    `hxk_${randomBytes(8).toString("hex")}_${randomBytes(32).toString("base64url")}`;
+
+  it("never writes into an admin.token another user planted (open to others): refuses to start", async () => {
+    const dataDir = fleet.track(await tempDataDir("hexclave-boot-plant-"));
+    const planted = join(dataDir, "admin.token");
+    await writeFile(planted, "", { mode: 0o666 });
+    await chmod(planted, 0o666);
+    const refused = await runToExit({ HEXCLAVE_DATA_DIR: dataDir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${planted} is readable or writable by other users`);
+    expect(await readFile(planted, "utf8")).toBe("");
+    expect(refused.stdout).not.toContain('"msg":"hexclave serving"');
+  });
+
+  it("does not adopt an admin.token owned by another user, even a private one", async () => {
+    const dataDir = fleet.track(await tempDataDir("hexclave-boot-owner-"));
+    const planted = join(dataDir, "admin.token");
+    await writeFile(planted, `${token()}\n`, { mode: 0o600 });
+    if (process.getuid?.() !== 0) return; // Only root can give a file away; the mode case above covers others.
+    await chown(planted, 65534, 65534);
+    const refused = await runToExit({ HEXCLAVE_DATA_DIR: dataDir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${planted} belongs to another user`);
+  });
+
+  it("refuses a data directory every user can write to", async () => {
+    const dataDir = fleet.track(await tempDataDir("hexclave-boot-0777-"));
+    await chmod(dataDir, 0o777);
+    const refused = await runToExit({ HEXCLAVE_DATA_DIR: dataDir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`run "chmod 700 ${dataDir}"`);
+    expect(await readdir(dataDir)).toEqual([]);
+  });
+
+  it("finishes a first start that died after writing admin.token: that token becomes valid", async () => {
+    // The state a SIGKILL between writing the file and storing the token leaves behind.
+    const dataDir = fleet.track(await tempDataDir("hexclave-boot-crash-"));
+    const left = token();
+    await writeFile(join(dataDir, "admin.token"), `${left}\n`, { mode: 0o600 });
+    const p = await start({ HEXCLAVE_DATA_DIR: dataDir });
+    expect(
+      logsWith(
+        p,
+        "finished a first start that was interrupted: the admin token in this file is now valid",
+      ),
+    ).toHaveLength(1);
+    const c = rawClients(p.address);
+    await createStore(c, left, "after-crash");
+    c.close();
+    await halt(p);
+  });
+
+  it("refuses an admin.token that holds no token, saying to remove it", async () => {
+    const dataDir = fleet.track(await tempDataDir("hexclave-boot-junk-"));
+    await writeFile(join(dataDir, "admin.token"), "not a token\n", { mode: 0o600 });
+    const refused = await runToExit({ HEXCLAVE_DATA_DIR: dataDir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("does not hold an access token");
+    expect(refused.stderr).toContain("remove the file and restart");
   });
 });
 

@@ -11,6 +11,8 @@ export interface ServerProcess {
   readonly address: string;
   /** Every log line printed so far (JSON objects). */
   readonly logs: Record<string, unknown>[];
+  /** Everything printed on stderr so far. */
+  stderr(): string;
   /** Resolves with the exit code (or signal) when the process ends. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -49,7 +51,7 @@ export function spawnServer(
       }
       logs.push(entry);
       if (entry.msg === "hexclave serving")
-        resolve({ child, address: String(entry.address), logs, exited });
+        resolve({ child, address: String(entry.address), logs, exited, stderr: () => stderr });
     });
     void exited.then(({ code, signal }) =>
       reject(

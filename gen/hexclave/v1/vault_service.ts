@@ -134,7 +134,7 @@ export interface ListEntriesRequest {
   startAfterKeyId: Buffer;
   /**
    * Entries per streamed page: 1 to 1,000; 0 means 256. Pages of large values
-   * are split so that none carries more than 3 MiB of sealed values (under the
+   * are split so that none carries more than 1 MiB of sealed values (under the
    * 4 MiB gRPC clients accept by default). A uint64 (wire-compatible with
    * uint32) so that a value past 2^32 is refused instead of silently wrapping.
    */

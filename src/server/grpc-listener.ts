@@ -1,0 +1,99 @@
+import { once } from "node:events";
+import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { type Server, ServerCredentials } from "@grpc/grpc-js";
+import { clearStaleSocket } from "./listen-address.js";
+
+/** Options for {@link listenGrpc}. */
+export interface GrpcListenerOptions {
+  /** `host:port` (port 0 picks a free one) or `unix:/absolute/path`. */
+  readonly listen: string;
+  /** Connections open at once; more are closed on arrival. */
+  readonly maxConnections: number;
+}
+
+/** A bound listener feeding a grpc-js server. */
+export interface GrpcListener {
+  /** What is actually bound: `0.0.0.0:50051`, `[::1]:41234`, `unix:/run/hexclave.sock`. */
+  readonly boundAddress: string;
+  /** The bound TCP port; undefined on a Unix socket. */
+  readonly port: number | undefined;
+  /** Connections open now. */
+  readonly connections: () => number;
+  /** Connections closed on arrival because the cap was reached, since the start. */
+  readonly refusedConnections: () => number;
+  /** Stops accepting connections (open ones are left to the gRPC server's shutdown). */
+  close(): Promise<void>;
+}
+
+/**
+ * Binds the gRPC listener itself and hands each accepted connection to
+ * grpc-js (its connection injector), rather than letting grpc-js bind. The
+ * server then owns the socket layer: it caps connections, knows the address
+ * it really bound, and (with TLS) terminates TLS itself. Under `--workers`,
+ * every worker's listen shares one socket through node:cluster.
+ *
+ * @throws Error naming the address if it cannot be bound.
+ * @example
+ * const listener = await listenGrpc(server, { listen: "127.0.0.1:0", maxConnections: 1024 });
+ */
+export async function listenGrpc(
+  server: Server,
+  options: GrpcListenerOptions,
+): Promise<GrpcListener> {
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  let open = 0;
+  let refused = 0;
+  const net: NetServer = createServer((socket: Socket) => {
+    open += 1;
+    socket.once("close", () => {
+      open -= 1;
+    });
+    // A reset from a client that went away must not become an uncaught error.
+    socket.on("error", () => {});
+    injector.injectConnection(socket);
+  });
+  // Past the cap, Node closes a new connection at once and reports it here.
+  net.maxConnections = options.maxConnections;
+  net.on("drop", () => {
+    refused += 1;
+  });
+  await clearStaleSocket(options.listen);
+  try {
+    const bound = once(net, "listening");
+    const failed = once(net, "error").then(([error]) => Promise.reject(error as Error));
+    if (options.listen.startsWith("unix:")) net.listen(options.listen.slice("unix:".length));
+    else {
+      const { host, port } = splitHostPort(options.listen);
+      net.listen({ host, port });
+    }
+    await Promise.race([bound, failed]);
+  } catch (error) {
+    net.close();
+    throw new Error(`cannot listen on ${options.listen}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const address = net.address();
+  const boundAddress =
+    typeof address === "string" || address === null
+      ? options.listen
+      : address.family === "IPv6"
+        ? `[${address.address}]:${address.port}`
+        : `${address.address}:${address.port}`;
+  return {
+    boundAddress,
+    port: typeof address === "object" && address !== null ? address.port : undefined,
+    connections: () => open,
+    refusedConnections: () => refused,
+    async close() {
+      await new Promise<void>((resolve) => net.close(() => resolve()));
+    },
+  };
+}
+
+/** Splits `host:port` (IPv6 hosts in brackets) for net.listen. */
+function splitHostPort(listen: string): { host: string; port: number } {
+  const colon = listen.lastIndexOf(":");
+  const host = listen.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+  return { host, port: Number(listen.slice(colon + 1)) };
+}
