@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // One PostgreSQL server for the run (or HEXCLAVE_TEST_DATABASE_URL); see docs/testing.md.
+    globalSetup: ["test/support/postgres-global-setup.ts"],
   },
 });
