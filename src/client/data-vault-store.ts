@@ -292,7 +292,7 @@ export class DataVaultStore {
    * The public fingerprint (16 hex digits) a secret has in this store, as
    * UnknownSecretError messages and `hexclave stores get` show them.
    *
-   * @throws WeakSecretError for a secret under 16 characters.
+   * @throws WeakSecretError for a weak secret (docs/sealing.md §3.1).
    * @example
    * console.log(await store.secretFingerprint(secret)); // "3f9c0a…"
    */

@@ -207,7 +207,8 @@ export class UnavailableError extends HexclaveError {
 }
 
 /**
- * The secret is too weak to protect anything (shorter than 16 characters):
+ * The secret is too weak to protect anything (shorter than 16 characters,
+ * fewer than 8 different ones, or one pattern repeated; docs/sealing.md §3.1):
  * make one with `hexclave secret generate`.
  *
  * @example

@@ -49,6 +49,21 @@ function specRoot(store: StoreVector): Buffer {
   return scryptSync(utf8(store.secret), salt, 32, options);
 }
 
+/** § Secrets: the acceptance rules, in the order the page lists them. */
+function specSecretOutcome(secret: string): "ok" | "WEAK_SECRET" | "INVALID_INPUT" {
+  if (Buffer.from(secret, "utf8").toString("utf8") !== secret) return "INVALID_INPUT"; // lone surrogate
+  const ws = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]$/;
+  const points = [...secret];
+  if (ws.test(points[0] ?? "") || ws.test(points.at(-1) ?? "")) return "INVALID_INPUT";
+  if (points.length < 16) return "WEAK_SECRET";
+  if (new Set(points).size < 8) return "WEAK_SECRET";
+  // The page's definition, literally: some p ≤ n/2 with every character equal to the one p before.
+  for (let p = 1; p * 2 <= points.length; p++) {
+    if (points.every((c, i) => i < p || c === points[i - p])) return "WEAK_SECRET";
+  }
+  return "ok";
+}
+
 /** § Frame and padding. */
 function specFrame(kind: "text" | "bytes", keyName: string, value: Buffer): Buffer {
   const name = utf8(keyName);
@@ -107,6 +122,19 @@ describe("docs/sealing.md, step by step, reproduces the vectors", () => {
       }
     });
   }
+
+  it("accepts and refuses secrets like the spec, and tells generated ones apart", () => {
+    for (const { secret, outcome } of vectors.secretRules) {
+      expect({ secret, outcome: specSecretOutcome(secret) }).toEqual({ secret, outcome });
+    }
+    for (const { secret, generated } of vectors.generatedSecretDetection) {
+      const body = secret.slice(4);
+      const spec =
+        /^hxs_[A-Za-z0-9_-]{43}$/.test(secret) &&
+        Buffer.from(body, "base64url").toString("base64url") === body;
+      expect({ secret, generated: spec }).toEqual({ secret, generated });
+    }
+  });
 
   it("wraps data keys and seals blobs at rest like the spec", () => {
     const { atRest } = vectors;

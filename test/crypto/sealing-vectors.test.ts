@@ -9,6 +9,7 @@ import {
   computeVectors,
   type SealingVectors,
   type StoreVector,
+  serializeVectors,
   withoutOutputs,
 } from "../vectors/sealing-vectors.js";
 
@@ -18,7 +19,7 @@ import {
 
 const FILE = new URL("../vectors/sealing-v1.json", import.meta.url);
 if (process.env.HEXCLAVE_WRITE_VECTORS === "1") {
-  writeFileSync(FILE, `${JSON.stringify(computeVectors(vectorInputs()), null, 2)}\n`);
+  writeFileSync(FILE, serializeVectors(computeVectors(vectorInputs())));
 }
 const vectors = JSON.parse(readFileSync(FILE, "utf8")) as SealingVectors;
 const unhex = (text: string): Buffer => Buffer.from(text, "hex");
@@ -43,6 +44,10 @@ describe("sealing-v1.json", () => {
 
   it("keeps the inputs the generator defines (the file was not edited by hand)", () => {
     expect(withoutOutputs(vectors)).toEqual(withoutOutputs(vectorInputs()));
+  });
+
+  it("is exactly what the generator writes (no hand edits, invisible characters escaped)", () => {
+    expect(readFileSync(FILE, "utf8")).toBe(serializeVectors(vectors));
   });
 
   it("recomputes every output byte for byte from the file's inputs", () => {

@@ -4,6 +4,7 @@ import {
   sealAtRestWithSalt,
   wrapDataKeyWithIv,
 } from "../../src/crypto/at-rest.js";
+import type { CryptoError } from "../../src/crypto/crypto-error.js";
 import { HEADER_LENGTH, KIND_BYTES, KIND_TEXT, ZERO_NONCE } from "../../src/crypto/format-v1.js";
 import { encodeFrame } from "../../src/crypto/frame.js";
 import { computeKeyId } from "../../src/crypto/key-id.js";
@@ -11,6 +12,7 @@ import { additionalData, deriveMessageKeys } from "../../src/crypto/message-keys
 import { deriveRootKeySync } from "../../src/crypto/root-key.js";
 import { sealWithSalt } from "../../src/crypto/seal.js";
 import { isGeneratedSecret } from "../../src/crypto/secret.js";
+import { assertSecret } from "../../src/crypto/secret-strength.js";
 import {
   type StoreKeys,
   storeKeyMaterial,
@@ -71,10 +73,15 @@ export interface BlobVector {
   storedHex: string;
 }
 
+/** "ok", or the CryptoError code a secret is refused with (docs/sealing.md §3). */
+export type SecretOutcome = "ok" | "WEAK_SECRET" | "INVALID_INPUT";
+
 export interface SealingVectors {
   description: string;
   stores: StoreVector[];
   generatedSecretDetection: { secret: string; generated: boolean }[];
+  /** What assertSecret says of each secret: accepted, or the error code it refuses it with. */
+  secretRules: { secret: string; outcome: SecretOutcome }[];
   atRest: {
     version: number;
     masterKeyHex: string;
@@ -91,6 +98,17 @@ const unhex = (text: string): Buffer => Buffer.from(text, "hex");
 /** Bytes start, start+1, … (mod 256): recognisable in a hex dump. */
 export function sequence(start: number, length: number, step = 1): Buffer {
   return Buffer.from(Array.from({ length }, (_, i) => (start + i * step) & 0xff));
+}
+
+function secretOutcome(secret: string): SecretOutcome {
+  try {
+    assertSecret(secret);
+    return "ok";
+  } catch (err) {
+    const code = (err as CryptoError).code;
+    if (code === "DECRYPTION_FAILED") throw err;
+    return code;
+  }
 }
 
 function computeMessage(
@@ -171,6 +189,10 @@ export function computeVectors(vectors: SealingVectors): SealingVectors {
       secret,
       generated: isGeneratedSecret(secret),
     })),
+    secretRules: vectors.secretRules.map(({ secret }) => ({
+      secret,
+      outcome: secretOutcome(secret),
+    })),
     atRest: {
       version: AT_REST_VERSION,
       masterKeyHex: atRest.masterKeyHex,
@@ -226,4 +248,25 @@ const OUTPUT_FIELDS = new Set([
  */
 export function withoutOutputs(vectors: SealingVectors): unknown {
   return JSON.parse(JSON.stringify(vectors, (key, value) => (OUTPUT_FIELDS.has(key) ? "" : value)));
+}
+
+/** Characters a reader could not see in the file: written as JSON escapes instead. */
+const INVISIBLE = /[\u0080-\u00a0\u1680\u2000-\u200f\u2028\u2029\u202f\u205f\u3000\ufeff]/g;
+
+/**
+ * The vectors as the file holds them: two-space JSON, with invisible characters (a BOM, NEL,
+ * odd spaces in the secret examples) escaped so a reader sees them.
+ *
+ * @throws never.
+ * @example
+ * ```ts
+ * writeFileSync(path, serializeVectors(computeVectors(vectorInputs())));
+ * ```
+ */
+export function serializeVectors(vectors: SealingVectors): string {
+  const json = JSON.stringify(vectors, null, 2).replace(
+    INVISIBLE,
+    (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, "0")}`,
+  );
+  return `${json}\n`;
 }
