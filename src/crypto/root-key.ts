@@ -34,7 +34,7 @@ function generatedRoot(secret: string, salt: Buffer): Buffer {
 }
 
 /**
- * Derives the root key synchronously (blocks the thread ≈100-200 ms for a hand-made secret).
+ * Derives the root key synchronously (blocks the thread ≈0.5-1 s for a hand-made secret).
  *
  * @throws {CryptoError} WEAK_SECRET or INVALID_INPUT for a bad secret, store id or salt.
  * @example

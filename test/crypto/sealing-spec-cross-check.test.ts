@@ -29,6 +29,9 @@ function gcm(key: Buffer, nonce: Buffer, aad: Buffer, plaintext: Buffer): Buffer
   return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
 }
 
+/** § Root key: N = 2^17, r = 8, p = 1, and the maxmem §4.1 tells node to pass. */
+const SCRYPT_OPTIONS = { N: 131072, r: 8, p: 1, maxmem: 144 * 2 ** 20 };
+
 /** § Root key. */
 function specRoot(store: StoreVector): Buffer {
   const salt = Buffer.concat([
@@ -45,8 +48,7 @@ function specRoot(store: StoreVector): Buffer {
     const ikm = Buffer.from(body, "base64url");
     return hkdf(ikm, salt, ascii("hexclave/v1/generated-root"), 32);
   }
-  const options = { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
-  return scryptSync(utf8(store.secret), salt, 32, options);
+  return scryptSync(utf8(store.secret), salt, 32, SCRYPT_OPTIONS);
 }
 
 /** § Secrets: the acceptance rules, in the order the page lists them. */
@@ -122,6 +124,18 @@ describe("docs/sealing.md, step by step, reproduces the vectors", () => {
       }
     });
   }
+
+  it("needs exactly the scrypt memory §4.1 states for OpenSSL (134,220,800 bytes)", () => {
+    const exactly = { ...SCRYPT_OPTIONS, maxmem: 134_220_800 };
+    expect(scryptSync("p", "s", 32, exactly)).toHaveLength(32);
+    expect(() => scryptSync("p", "s", 32, { ...exactly, maxmem: 134_220_799 })).toThrow(
+      /memory limit exceeded/,
+    );
+    // …which is why node's (and Python's) default limit of 32 MiB refuses it.
+    expect(() => scryptSync("p", "s", 32, { N: 131072, r: 8, p: 1 })).toThrow(
+      /memory limit exceeded/,
+    );
+  });
 
   it("accepts and refuses secrets like the spec, and tells generated ones apart", () => {
     for (const { secret, outcome } of vectors.secretRules) {

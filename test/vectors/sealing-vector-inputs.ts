@@ -49,7 +49,7 @@ export function vectorInputs(): SealingVectors {
       "Hexclave sealed format v1 and at-rest layer (docs/sealing.md). Hex is lowercase; every random input is fixed here. Recompute every *Hex output from the inputs and compare; then open each envelope and compare keyName/kind/value.",
     stores: [
       {
-        comment: "ordinary secret: root = scrypt(N=2^15, r=8, p=1)",
+        comment: "ordinary secret: root = scrypt(N=2^17, r=8, p=1)",
         secret: "correct horse battery staple",
         generated: false,
         storeId: "oauth-tokens",
