@@ -123,15 +123,22 @@ export interface SetValueResult {
 }
 
 /**
- * An entry's value with its version, from `getEntry`.
+ * An entry's value with its version and write time, from `getEntry`.
  *
  * @example
  * const entry: StoredEntry<string> | null = await store.getEntry("gh:42", { secret });
+ * if (entry && Date.now() - entry.writtenAt.getTime() > maxAgeMs) log.warn("stale or replayed value");
  */
 export interface StoredEntry<V extends string | Uint8Array = string> {
   readonly value: V;
   /** Pass it back as `ifVersion` to write only if nobody wrote in between. */
   readonly version: number;
+  /**
+   * When the value was written, by the writer's clock, sealed with the value: the server
+   * cannot change it, but it can hand back an older value of this key whole, which then
+   * shows its older time (docs/sealing.md §9.2). Re-sealing by `rotateSecret` keeps it.
+   */
+  readonly writtenAt: Date;
 }
 
 /**

@@ -61,7 +61,7 @@ export class DataVaultStore {
 
   /**
    * The largest sealed value the store accepts, in bytes. An envelope is 89
-   * bytes plus the key name, the value and 7 bytes of framing, padded to a size
+   * bytes plus the key name, the value and 15 bytes of framing, padded to a size
    * bucket (256 bytes at least; docs/client.md).
    *
    * @example
@@ -92,12 +92,14 @@ export class DataVaultStore {
   }
 
   /**
-   * Reads a value with its version, for a later check-and-set (`ifVersion`).
+   * Reads a value with its version, for a later check-and-set (`ifVersion`), and the time it
+   * was written (sealed with it, by the writer's clock), to see how old it is.
    *
    * @throws as {@link DataVaultStore.getValue}.
    * @example
    * const entry = await store.getEntry("gh:42", { secret });
    * if (entry) await store.setValue("gh:42", refreshed, { secret, ifVersion: entry.version });
+   * console.log(entry?.writtenAt.toISOString());
    */
   getEntry(key: string, options: TextReadOptions): Promise<StoredEntry<string> | null>;
   getEntry(key: string, options: BytesReadOptions): Promise<StoredEntry<Uint8Array> | null>;
@@ -117,8 +119,13 @@ export class DataVaultStore {
         previousKeys: older.map((c) => c.ref),
       });
       if (entry === undefined) return null;
-      const value = decodeValue(openEntry([own, ...older], entry), options.as ?? "text");
-      return { value, version: entry.version };
+      const opened = openEntry([own, ...older], entry);
+      const writtenAt = new Date(opened.writtenAt);
+      return {
+        value: decodeValue(opened, options.as ?? "text"),
+        version: entry.version,
+        writtenAt,
+      };
     });
   }
 
@@ -218,8 +225,8 @@ export class DataVaultStore {
    *
    * @throws as {@link DataVaultStore.getValue}, from the iteration.
    * @example
-   * for await (const { key, value, version } of store.entries({ secret })) {
-   *   console.log(key, version, value.length);
+   * for await (const { key, value, version, writtenAt } of store.entries({ secret })) {
+   *   console.log(key, version, writtenAt.toISOString(), value.length);
    * }
    */
   entries(options: TextReadOptions & EntriesOptions): AsyncGenerator<ListedEntry<string>>;

@@ -91,8 +91,23 @@ export const PAD_BUCKETS = [256, 512, 1024, 2048, 4096] as const;
 /** Past the largest bucket, frames are padded to whole pages of this size. */
 export const PAD_PAGE = 4096;
 
-/** kind (1) ‖ u16be name length (2) ‖ u32be value length (4): frame bytes besides name and value. */
-export const FRAME_FIXED_LENGTH = 1 + 2 + 4;
+/**
+ * kind (1) ‖ u64be written-at (8) ‖ u16be name length (2) ‖ u32be value length (4): frame
+ * bytes besides name and value.
+ */
+export const FRAME_FIXED_LENGTH = 1 + 8 + 2 + 4;
+/** Where the frame's write time starts (after the kind byte). */
+export const FRAME_WRITTEN_AT_OFFSET = 1;
+/** Where the frame's u16be name length starts (after the write time). */
+export const FRAME_NAME_LENGTH_OFFSET = FRAME_WRITTEN_AT_OFFSET + 8;
+/** Where the key name starts. */
+export const FRAME_NAME_OFFSET = FRAME_NAME_LENGTH_OFFSET + 2;
+/**
+ * Latest write time a frame may carry, in Unix milliseconds: the largest an ECMAScript Date
+ * holds (year 275760), below 2^53 so every language reads it exactly. Anything later is a
+ * malformed frame.
+ */
+export const MAX_WRITTEN_AT_MS = 8_640_000_000_000_000;
 
 /**
  * The length `frameLength` bytes of frame are padded to.

@@ -67,17 +67,25 @@ function specSecretOutcome(secret: string): "ok" | "WEAK_SECRET" | "INVALID_INPU
 }
 
 /** § Frame and padding. */
-function specFrame(kind: "text" | "bytes", keyName: string, value: Buffer): Buffer {
+function specFrame(
+  kind: "text" | "bytes",
+  writtenAtMs: number,
+  keyName: string,
+  value: Buffer,
+): Buffer {
   const name = utf8(keyName);
+  const writtenAt = Buffer.alloc(8);
+  writtenAt.writeBigUInt64BE(BigInt(writtenAtMs));
   const nameLength = Buffer.alloc(2);
   nameLength.writeUInt16BE(name.length);
   const valueLength = Buffer.alloc(4);
   valueLength.writeUInt32BE(value.length);
-  const used = 1 + 2 + name.length + 4 + value.length;
+  const used = 1 + 8 + 2 + name.length + 4 + value.length;
   const bucket =
     [256, 512, 1024, 2048, 4096].find((b) => used <= b) ?? Math.ceil(used / 4096) * 4096;
   return Buffer.concat([
     u8(kind === "text" ? 0x01 : 0x02),
+    writtenAt,
     nameLength,
     name,
     valueLength,
@@ -117,7 +125,7 @@ describe("docs/sealing.md, step by step, reproduces the vectors", () => {
         const storeId = utf8(store.storeId);
         const aad = Buffer.concat([header, u8(storeId.length), storeId, keyId]);
         expect(aad.toString("hex")).toBe(m.aadHex);
-        const frame = specFrame(m.kind, m.keyName, unhex(m.valueHex));
+        const frame = specFrame(m.kind, m.writtenAtMs, m.keyName, unhex(m.valueHex));
         expect(frame.toString("hex")).toBe(m.frameHex);
         const envelope = Buffer.concat([header, gcm(encKey, zeroNonce, aad, frame)]);
         expect(envelope.toString("hex")).toBe(m.envelopeHex);

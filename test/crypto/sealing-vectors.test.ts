@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { masterKeyId, openAtRest, unwrapDataKey } from "../../src/crypto/at-rest.js";
+import { MAX_WRITTEN_AT_MS } from "../../src/crypto/format-v1.js";
 import { envelopeFingerprint, open } from "../../src/crypto/open.js";
 import { deriveRootKeySync } from "../../src/crypto/root-key.js";
 import { type StoreKeys, storeKeysFromRoot } from "../../src/crypto/store-keys.js";
@@ -33,8 +34,10 @@ describe("sealing-v1.json", () => {
     }
   });
 
-  it("covers what it promises: both secret kinds, text and bytes, empty and > 4096-byte values", () => {
+  it("covers what it promises: both secret kinds, text and bytes, empty and > 4096-byte values, both ends of the write time", () => {
     const messages = vectors.stores.flatMap((s) => s.messages);
+    expect(messages.map((m) => m.writtenAtMs)).toContain(0);
+    expect(messages.map((m) => m.writtenAtMs)).toContain(MAX_WRITTEN_AT_MS);
     expect(vectors.stores.map((s) => s.generated)).toContain(true);
     expect(vectors.stores.map((s) => s.generated)).toContain(false);
     expect(new Set(messages.map((m) => m.kind))).toEqual(new Set(["text", "bytes"]));
@@ -64,6 +67,7 @@ describe("sealing-v1.json", () => {
         const opened = open(keys, unhex(m.keyIdHex), envelope);
         expect(opened.keyName).toBe(m.keyName);
         expect(opened.kind).toBe(m.kind);
+        expect(opened.writtenAt).toBe(m.writtenAtMs);
         expect(opened.value.toString("hex")).toBe(m.valueHex);
         if (m.kind === "text") expect(opened.value.toString("utf8")).toBe(m.valueText);
       }

@@ -7,11 +7,15 @@ import { type MessageVector, type SealingVectors, sequence } from "./sealing-vec
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 
+/** 2026-01-01T00:00:00.000Z, then a few milliseconds apart per message. */
+const JAN_2026 = 1_767_225_600_000;
+
 function message(
   comment: string,
   keyName: string,
   value: string | Uint8Array,
   saltStart: number,
+  writtenAtMs: number,
 ): MessageVector {
   const text = typeof value === "string";
   return {
@@ -20,6 +24,7 @@ function message(
     kind: text ? "text" : "bytes",
     ...(text ? { valueText: value } : {}),
     valueHex: hex(text ? Buffer.from(value, "utf8") : value),
+    writtenAtMs,
     messageSaltHex: hex(sequence(saltStart, 32)),
     keyIdHex: "",
     encKeyHex: "",
@@ -61,13 +66,21 @@ export function vectorInputs(): SealingVectors {
             "gh:12345",
             "gho_16C7e42F292c6912E7710c838347Ae178B4a",
             0xa0,
+            JAN_2026,
           ),
-          message("text: empty value", "user/42/recovery-codes", "", 0xb0),
+          message(
+            "text: empty value; written at Unix time 0",
+            "user/42/recovery-codes",
+            "",
+            0xb0,
+            0,
+          ),
           message(
             "bytes: non-ASCII key name, 256-byte value → 512 bucket",
             "ключ/🔑/ü",
             sequence(0, 256),
             0xc0,
+            JAN_2026 + 1,
           ),
         ],
       },
@@ -79,18 +92,26 @@ export function vectorInputs(): SealingVectors {
         storeSaltHex: hex(sequence(0x20, 32)),
         ...empty,
         messages: [
-          message("bytes: empty value", "stripe:cus_123", new Uint8Array(0), 0xd0),
+          message(
+            "bytes: empty value; written at the latest time a frame may carry (8.64e15 ms)",
+            "stripe:cus_123",
+            new Uint8Array(0),
+            0xd0,
+            8_640_000_000_000_000,
+          ),
           message(
             "bytes: 5000-byte value → 8192 (two 4 KiB pages)",
             "blob:large",
             sequence(7, 5000, 7),
             0xe0,
+            JAN_2026 + 2,
           ),
           message(
             "text: a 100-character Google-style refresh token → 256 bucket",
             "google:12345",
             `1//0${"gFAKEtoken-Abc_123".repeat(5)}xyz123`,
             0xf0,
+            JAN_2026 + 3,
           ),
         ],
       },
@@ -102,7 +123,15 @@ export function vectorInputs(): SealingVectors {
         storeId: "oauth-tokens",
         storeSaltHex: hex(sequence(0x00, 32)),
         ...empty,
-        messages: [message("text: same key name as the first store's", "gh:12345", "value", 0x10)],
+        messages: [
+          message(
+            "text: same key name as the first store's",
+            "gh:12345",
+            "value",
+            0x10,
+            JAN_2026 + 4,
+          ),
+        ],
       },
     ],
     generatedSecretDetection: [

@@ -33,6 +33,8 @@ export interface MessageVector {
   /** Present for kind "text": the string passed to seal. */
   valueText?: string;
   valueHex: string;
+  /** The frame's write time, Unix milliseconds. */
+  writtenAtMs: number;
   messageSaltHex: string;
   keyIdHex: string;
   encKeyHex: string;
@@ -120,12 +122,13 @@ function computeMessage(
   const value = message.kind === "text" ? (message.valueText ?? "") : unhex(message.valueHex);
   const salt = unhex(message.messageSaltHex);
   const keyId = computeKeyId(keys, message.keyName);
-  const envelope = sealWithSalt(keys, message.keyName, value, salt);
+  const envelope = sealWithSalt(keys, message.keyName, value, salt, message.writtenAtMs);
   const mk = deriveMessageKeys(kSeal, salt, keyId);
   const nameBytes = Buffer.from(message.keyName, "utf8");
   const valueBytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
   const frame = encodeFrame(
     message.kind === "text" ? KIND_TEXT : KIND_BYTES,
+    message.writtenAtMs,
     nameBytes,
     valueBytes,
   );
@@ -135,6 +138,7 @@ function computeMessage(
     kind: message.kind,
     ...(typeof value === "string" ? { valueText: value } : {}),
     valueHex: hex(valueBytes),
+    writtenAtMs: message.writtenAtMs,
     messageSaltHex: hex(salt),
     keyIdHex: hex(keyId),
     encKeyHex: hex(mk.encKey),
