@@ -1,4 +1,11 @@
-import { createCipheriv, createHmac, hkdfSync, scryptSync } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  scryptSync,
+  timingSafeEqual,
+} from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { SealingVectors, StoreVector } from "../vectors/sealing-vectors.js";
@@ -94,16 +101,91 @@ function specFrame(
   ]);
 }
 
+interface SpecKeys {
+  readonly root: Buffer;
+  readonly kId: Buffer;
+  readonly kSeal: Buffer;
+  readonly fingerprint: Buffer;
+}
+
+/** § Store keys, derived once per store for the whole file (one scrypt is ≈0.7 s). */
+const specKeysCache = new Map<StoreVector, SpecKeys>();
+function specKeys(store: StoreVector): SpecKeys {
+  let keys = specKeysCache.get(store);
+  if (keys === undefined) {
+    const root = specRoot(store);
+    const none = Buffer.alloc(0);
+    keys = {
+      root,
+      kId: hkdf(root, none, ascii("hexclave/v1/key-id"), 32),
+      kSeal: hkdf(root, none, ascii("hexclave/v1/seal"), 32),
+      fingerprint: hkdf(root, none, ascii("hexclave/v1/fingerprint"), 8),
+    };
+    specKeysCache.set(store, keys);
+  }
+  return keys;
+}
+
+const isPadded = (n: number): boolean =>
+  [256, 512, 1024, 2048, 4096].includes(n) || (n > 4096 && n % 4096 === 0 && n <= 1_052_672);
+
+type SpecOpened =
+  | { step: 10; keyName: string; kind: "text" | "bytes"; writtenAt: number; value: Buffer }
+  | { step: number };
+
+/** § Opening an envelope: §8's steps in order; on failure, the number of the step that failed. */
+function specOpen(keys: SpecKeys, storeId: string, keyId: Buffer, env: Buffer): SpecOpened {
+  if (keyId.length !== 32) return { step: 1 };
+  if (env.length < 345 || !isPadded(env.length - 89)) return { step: 2 };
+  if (env[0] !== 0x01) return { step: 3 };
+  if (!timingSafeEqual(env.subarray(1, 9), keys.fingerprint)) return { step: 4 };
+  const info = Buffer.concat([ascii("hexclave/v1/message"), env.subarray(9, 41), keyId, u8(1)]);
+  const okm = hmacSha512(keys.kSeal, info);
+  if (!timingSafeEqual(env.subarray(41, 73), okm.subarray(32, 64))) return { step: 6 };
+  const id = utf8(storeId);
+  const aad = Buffer.concat([env.subarray(0, 73), u8(id.length), id, keyId]);
+  let frame: Buffer;
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", okm.subarray(0, 32), zeroNonce);
+    decipher.setAAD(aad);
+    decipher.setAuthTag(env.subarray(env.length - 16));
+    frame = Buffer.concat([decipher.update(env.subarray(73, env.length - 16)), decipher.final()]);
+  } catch {
+    return { step: 7 };
+  }
+  const kind = frame[0];
+  const writtenAt = frame.readBigUInt64BE(1);
+  const nameLen = frame.readUInt16BE(9);
+  if (kind !== 0x01 && kind !== 0x02) return { step: 8 };
+  if (writtenAt > 8_640_000_000_000_000n) return { step: 8 };
+  if (nameLen < 1 || nameLen > 1024 || 15 + nameLen > frame.length) return { step: 8 };
+  const valueLen = frame.readUInt32BE(11 + nameLen);
+  const used = 15 + nameLen + valueLen;
+  if (valueLen > 1_048_576 || used > frame.length) return { step: 8 };
+  const padded =
+    [256, 512, 1024, 2048, 4096].find((b) => used <= b) ?? Math.ceil(used / 4096) * 4096;
+  if (padded !== frame.length || frame.subarray(used).some((b) => b !== 0)) return { step: 8 };
+  const name = frame.subarray(11, 11 + nameLen);
+  const value = frame.subarray(15 + nameLen, used);
+  const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  let keyName: string;
+  try {
+    keyName = strict.decode(name);
+    if (kind === 0x01) strict.decode(value);
+  } catch {
+    return { step: 8 };
+  }
+  if (!timingSafeEqual(hmac(keys.kId, name), keyId)) return { step: 9 };
+  const sealedAs = kind === 0x01 ? "text" : "bytes";
+  return { step: 10, keyName, kind: sealedAs, writtenAt: Number(writtenAt), value };
+}
+
 describe("docs/sealing.md, step by step, reproduces the vectors", () => {
   // Only the first two stores: one scrypt and one HKDF root keep this file fast.
   for (const store of vectors.stores.slice(0, 2)) {
     it(`derives and seals like the spec: ${store.comment}`, () => {
-      const root = specRoot(store);
+      const { root, kId, kSeal, fingerprint } = specKeys(store);
       expect(root.toString("hex")).toBe(store.rootHex);
-      const none = Buffer.alloc(0);
-      const kId = hkdf(root, none, ascii("hexclave/v1/key-id"), 32);
-      const kSeal = hkdf(root, none, ascii("hexclave/v1/seal"), 32);
-      const fingerprint = hkdf(root, none, ascii("hexclave/v1/fingerprint"), 8);
       expect(kId.toString("hex")).toBe(store.kIdHex);
       expect(kSeal.toString("hex")).toBe(store.kSealHex);
       expect(fingerprint.toString("hex")).toBe(store.fingerprintHex);
@@ -131,7 +213,42 @@ describe("docs/sealing.md, step by step, reproduces the vectors", () => {
         expect(envelope.toString("hex")).toBe(m.envelopeHex);
       }
     });
+
+    it(`opens like the spec, back to name, kind, time and value: ${store.comment}`, () => {
+      for (const m of store.messages) {
+        const opened = specOpen(
+          specKeys(store),
+          store.storeId,
+          unhex(m.keyIdHex),
+          unhex(m.envelopeHex),
+        );
+        expect(opened).toEqual({
+          step: 10,
+          keyName: m.keyName,
+          kind: m.kind,
+          writtenAt: m.writtenAtMs,
+          value: unhex(m.valueHex),
+        });
+      }
+    });
   }
+
+  it("refuses every must-not-open envelope at the step of §8 the vector names", () => {
+    for (const v of vectors.mustNotOpen) {
+      expect(v.storeIndex, "the spec derives keys for the first two stores only").toBeLessThan(2);
+      const store = vectors.stores[v.storeIndex] as StoreVector;
+      const opened = specOpen(
+        specKeys(store),
+        store.storeId,
+        unhex(v.keyIdHex),
+        unhex(v.envelopeHex),
+      );
+      expect({ mutation: v.mutation, step: opened.step }).toEqual({
+        mutation: v.mutation,
+        step: v.failsAtStep,
+      });
+    }
+  });
 
   it("needs exactly the scrypt memory §4.1 states for OpenSSL (134,220,800 bytes)", () => {
     const exactly = { ...SCRYPT_OPTIONS, maxmem: 134_220_800 };

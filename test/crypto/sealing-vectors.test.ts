@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { masterKeyId, openAtRest, unwrapDataKey } from "../../src/crypto/at-rest.js";
+import { DECRYPTION_FAILED_MESSAGE } from "../../src/crypto/crypto-error.js";
 import { MAX_WRITTEN_AT_MS } from "../../src/crypto/format-v1.js";
 import { envelopeFingerprint, open } from "../../src/crypto/open.js";
 import { deriveRootKeySync } from "../../src/crypto/root-key.js";
@@ -72,6 +73,37 @@ describe("sealing-v1.json", () => {
         if (m.kind === "text") expect(opened.value.toString("utf8")).toBe(m.valueText);
       }
     }
+  });
+
+  it("refuses every must-not-open envelope with the one fixed error", () => {
+    expect(vectors.mustNotOpen.length).toBeGreaterThanOrEqual(30);
+    for (const v of vectors.mustNotOpen) {
+      const keys = keysByStore.get(vectors.stores[v.storeIndex] as StoreVector) as StoreKeys;
+      let thrown: unknown;
+      try {
+        open(keys, unhex(v.keyIdHex), unhex(v.envelopeHex));
+      } catch (err) {
+        thrown = err;
+      }
+      const err = thrown as { name?: unknown; code?: unknown; message?: unknown } | undefined;
+      expect({
+        mutation: v.mutation,
+        name: err?.name,
+        code: err?.code,
+        message: err?.message,
+      }).toEqual({
+        mutation: v.mutation,
+        name: "CryptoError",
+        code: "DECRYPTION_FAILED",
+        message: DECRYPTION_FAILED_MESSAGE,
+      });
+    }
+  });
+
+  it("has a must-not-open envelope for every step of §8 that can refuse one", () => {
+    // Step 5 derives keys and cannot fail; step 10 returns.
+    const steps = new Set(vectors.mustNotOpen.map((v) => v.failsAtStep));
+    expect([...steps].sort()).toEqual([1, 2, 3, 4, 6, 7, 8, 9]);
   });
 
   it("opens the at-rest vectors back to the data key and blobs", () => {

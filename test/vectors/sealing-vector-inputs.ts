@@ -1,3 +1,4 @@
+import type { MustNotOpenVector } from "./must-not-open-vectors.js";
 import { type MessageVector, type SealingVectors, sequence } from "./sealing-vectors.js";
 
 /**
@@ -37,6 +38,130 @@ function message(
 }
 
 const GENERATED = `hxs_${sequence(0x40, 32).toString("base64url")}`;
+
+function mustNotOpen(
+  mutation: string,
+  failsAtStep: number,
+  comment: string,
+  storeIndex = 1,
+): MustNotOpenVector {
+  return { comment, mutation, storeIndex, failsAtStep, keyIdHex: "", envelopeHex: "" };
+}
+
+/** "the base": stores[1].messages[2], the Google-style token in the 256-byte bucket. */
+const MUST_NOT_OPEN: MustNotOpenVector[] = [
+  mustNotOpen("key-id-31-bytes", 1, "the base envelope under a key id one byte short"),
+  mustNotOpen("empty", 2, "an empty envelope"),
+  mustNotOpen("header-only", 2, "the base's 73-byte header alone"),
+  mustNotOpen("truncated-below-minimum", 2, "the base without its last byte: 344 bytes"),
+  mustNotOpen(
+    "truncated-by-one-multi-page",
+    2,
+    "stores[1].messages[1] (8,281 bytes) without its last byte: 8,191 is no padded length",
+  ),
+  mustNotOpen(
+    "extended-by-a-bucket",
+    7,
+    "the base followed by 256 zero bytes: a valid-looking length (512), header intact, tag wrong",
+  ),
+  mustNotOpen("version-0x00", 3, "the base with version byte 0x00"),
+  mustNotOpen("version-0x02", 3, "the base with version byte 0x02 (a future version)"),
+  mustNotOpen("flip-fingerprint-bit", 4, "the base with bit 0 of byte 1 (fingerprint) flipped"),
+  mustNotOpen("flip-salt-bit", 6, "the base with bit 0 of byte 9 (message salt) flipped"),
+  mustNotOpen("flip-commitment-bit", 6, "the base with bit 0 of byte 41 (commitment) flipped"),
+  mustNotOpen("flip-ciphertext-bit", 7, "the base with bit 0 of byte 73 (ciphertext) flipped"),
+  mustNotOpen("flip-tag-bit", 7, "the base with bit 0 of its last byte (GCM tag) flipped"),
+  mustNotOpen(
+    "other-key-id",
+    6,
+    "the base opened under another key id of its store (stores[1].messages[0]'s): a blob moved between keys",
+  ),
+  mustNotOpen(
+    "other-secret",
+    4,
+    "stores[2].messages[0] (same store id, salt and key name, another secret) opened with stores[0]'s keys and key id",
+    0,
+  ),
+  mustNotOpen(
+    "other-secret-fingerprint-rewritten",
+    6,
+    "as other-secret, with stores[0]'s fingerprint written over the header's: the fingerprint is not authentication",
+    0,
+  ),
+  mustNotOpen(
+    "aad-other-store-id",
+    7,
+    `sealed with the right keys and key id but "billing_v3" as the AAD's store id: a blob moved between stores whose keys happened to match`,
+  ),
+  mustNotOpen(
+    "aad-other-key-id",
+    7,
+    "message keys for the base's key id, but stores[1].messages[0]'s key id in the AAD",
+  ),
+  mustNotOpen(
+    "frame-length-not-a-bucket",
+    2,
+    "a correctly encrypted frame of 272 bytes (no bucket): envelope of 361 bytes",
+  ),
+  mustNotOpen(
+    "frame-padded-to-a-bigger-bucket",
+    8,
+    "a correctly encrypted frame padded to 512 bytes although it fits 256: non-canonical length",
+  ),
+  mustNotOpen(
+    "frame-nonzero-padding",
+    8,
+    "a correctly encrypted frame whose last padding byte is 0x01",
+  ),
+  mustNotOpen("frame-kind-0x00", 8, "a correctly encrypted frame of kind 0x00"),
+  mustNotOpen("frame-kind-0x03", 8, "a correctly encrypted frame of kind 0x03"),
+  mustNotOpen(
+    "frame-written-at-too-late",
+    8,
+    "a correctly encrypted frame written at 8,640,000,000,000,001 ms, one past the latest allowed",
+  ),
+  mustNotOpen("frame-name-length-0", 8, "a correctly encrypted frame with a 0-byte key name"),
+  mustNotOpen(
+    "frame-name-length-past-frame",
+    8,
+    "a correctly encrypted frame whose name length (1,000) runs past its 256 bytes",
+  ),
+  mustNotOpen(
+    "frame-name-1025-bytes",
+    8,
+    "a correctly encrypted 2,048-byte frame holding a 1,025-byte key name, one past the limit",
+  ),
+  mustNotOpen(
+    "frame-value-length-past-frame",
+    8,
+    "a correctly encrypted frame whose value length (300) runs past its 256 bytes",
+  ),
+  mustNotOpen(
+    "frame-value-length-over-1-mib",
+    8,
+    "a correctly encrypted frame whose value length is 0xffffffff",
+  ),
+  mustNotOpen(
+    "frame-text-value-not-utf8",
+    8,
+    "a correctly encrypted text frame whose value starts with byte 0xff",
+  ),
+  mustNotOpen(
+    "frame-text-value-overlong-utf8",
+    8,
+    "a correctly encrypted text frame whose value is c0 af, an overlong '/' that lax decoders accept",
+  ),
+  mustNotOpen(
+    "frame-name-not-utf8",
+    8,
+    "a correctly encrypted frame whose key name is 67 c3 28 (invalid UTF-8)",
+  ),
+  mustNotOpen(
+    "frame-name-not-the-key-ids",
+    9,
+    'a correctly encrypted frame named "google:99999" under the key id of "google:12345": only the last check sees it',
+  ),
+];
 
 /**
  * The vector inputs.
@@ -161,6 +286,7 @@ export function vectorInputs(): SealingVectors {
       { secret: "correct horse battery staple\u0085", outcome: "INVALID_INPUT" },
       { secret: "correct horse battery staple\u3000", outcome: "INVALID_INPUT" },
     ],
+    mustNotOpen: MUST_NOT_OPEN,
     atRest: {
       version: 1,
       masterKeyHex: hex(sequence(0x80, 32)),

@@ -18,6 +18,11 @@ import {
   storeKeyMaterial,
   storeKeysFromRoot,
 } from "../../src/crypto/store-keys.js";
+import {
+  computeMustNotOpen,
+  type MustNotOpenVector,
+  mutationContext,
+} from "./must-not-open-vectors.js";
 
 /**
  * Builds test/vectors/sealing-v1.json from its inputs with the deterministic (salt-taking)
@@ -84,6 +89,8 @@ export interface SealingVectors {
   generatedSecretDetection: { secret: string; generated: boolean }[];
   /** What assertSecret says of each secret: accepted, or the error code it refuses it with. */
   secretRules: { secret: string; outcome: SecretOutcome }[];
+  /** Envelopes every implementation must refuse, with the one fixed error. */
+  mustNotOpen: MustNotOpenVector[];
   atRest: {
     version: number;
     masterKeyHex: string;
@@ -160,6 +167,7 @@ function computeMessage(
  * ```
  */
 export function computeVectors(vectors: SealingVectors): SealingVectors {
+  const keysByStore: StoreKeys[] = [];
   const stores = vectors.stores.map((store): StoreVector => {
     const salt = unhex(store.storeSaltHex);
     // One scrypt per store: keep a copy of the root for the vector, expand the original.
@@ -180,9 +188,13 @@ export function computeVectors(vectors: SealingVectors): SealingVectors {
       messages: [],
     };
     computed.messages = store.messages.map((message) => computeMessage(keys, store, message));
-    keys.destroy();
+    keysByStore.push(keys);
     return computed;
   });
+  const mustNotOpen = computeMustNotOpen(vectors.mustNotOpen, (i) =>
+    mutationContext(keysByStore[i] as StoreKeys, stores),
+  );
+  for (const keys of keysByStore) keys.destroy();
   const { atRest } = vectors;
   const masterKey = unhex(atRest.masterKeyHex);
   const dataKey = unhex(atRest.dataKeyHex);
@@ -197,6 +209,7 @@ export function computeVectors(vectors: SealingVectors): SealingVectors {
       secret,
       outcome: secretOutcome(secret),
     })),
+    mustNotOpen,
     atRest: {
       version: AT_REST_VERSION,
       masterKeyHex: atRest.masterKeyHex,
