@@ -28,6 +28,14 @@ export interface HexclaveClientOptions {
    * client's defaults, except that message compression stays off.
    */
   readonly channelOptions?: ChannelOptions | undefined;
+  /**
+   * The salt each store must have, by store id, in base64 (`store.salt`,
+   * recorded while you trusted the server). Without it, the client pins the
+   * salt it sees first per store, for its lifetime; with it, a server that
+   * gives another salt is refused from the first call, in every process
+   * (StoreSaltChangedError). Default: none, trust on first use.
+   */
+  readonly storeSalts?: Readonly<Record<string, string>> | undefined;
 }
 
 /**

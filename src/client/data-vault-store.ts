@@ -60,6 +60,17 @@ export class DataVaultStore {
   }
 
   /**
+   * The store's salt, in base64: public, and what `storeSalts` pins. Record it
+   * while you trust the server, to refuse a server that later hands out another.
+   *
+   * @example
+   * console.log(JSON.stringify({ [store.id]: store.salt })); // for HexclaveClient's storeSalts
+   */
+  get salt(): string {
+    return this.#ctx.salt.toString("base64");
+  }
+
+  /**
    * The largest sealed value the store accepts, in bytes. An envelope is 89
    * bytes plus the key name, the value and 15 bytes of framing, padded to a size
    * bucket (256 bytes at least; docs/client.md).
