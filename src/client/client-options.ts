@@ -28,6 +28,14 @@ export interface HexclaveClientOptions {
    * client's defaults, except that message compression stays off.
    */
   readonly channelOptions?: ChannelOptions | undefined;
+  /**
+   * The salt each store must have, by store id, in base64 (`store.salt`,
+   * recorded while you trusted the server). Without it, the client pins the
+   * salt it sees first per store, for its lifetime; with it, a server that
+   * gives another salt is refused from the first call, in every process
+   * (StoreSaltChangedError). Default: none, trust on first use.
+   */
+  readonly storeSalts?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -39,8 +47,9 @@ export interface HexclaveClientOptions {
 export interface SecretOptions {
   /**
    * Your secret for this store: it never leaves this process. At least 16
-   * characters; `hexclave secret generate` makes a strong one (and such
-   * `hxs_` secrets skip the ~150 ms key stretching).
+   * characters, 8 of them different, no repeated pattern, no whitespace at
+   * either end; `hexclave secret generate` makes a strong one (and such
+   * `hxs_` secrets skip the key stretching, ~0.5 s and 128 MiB).
    */
   readonly secret: string;
   /**
@@ -122,15 +131,22 @@ export interface SetValueResult {
 }
 
 /**
- * An entry's value with its version, from `getEntry`.
+ * An entry's value with its version and write time, from `getEntry`.
  *
  * @example
  * const entry: StoredEntry<string> | null = await store.getEntry("gh:42", { secret });
+ * if (entry && Date.now() - entry.writtenAt.getTime() > maxAgeMs) log.warn("stale or replayed value");
  */
 export interface StoredEntry<V extends string | Uint8Array = string> {
   readonly value: V;
   /** Pass it back as `ifVersion` to write only if nobody wrote in between. */
   readonly version: number;
+  /**
+   * When the value was written, by the writer's clock, sealed with the value: the server
+   * cannot change it, but it can hand back an older value of this key whole, which then
+   * shows its older time (docs/sealing.md §9.2). Re-sealing by `rotateSecret` keeps it.
+   */
+  readonly writtenAt: Date;
 }
 
 /**

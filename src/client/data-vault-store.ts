@@ -60,8 +60,19 @@ export class DataVaultStore {
   }
 
   /**
+   * The store's salt, in base64: public, and what `storeSalts` pins. Record it
+   * while you trust the server, to refuse a server that later hands out another.
+   *
+   * @example
+   * console.log(JSON.stringify({ [store.id]: store.salt })); // for HexclaveClient's storeSalts
+   */
+  get salt(): string {
+    return this.#ctx.salt.toString("base64");
+  }
+
+  /**
    * The largest sealed value the store accepts, in bytes. An envelope is 89
-   * bytes plus the key name, the value and 7 bytes of framing, padded to a size
+   * bytes plus the key name, the value and 15 bytes of framing, padded to a size
    * bucket (256 bytes at least; docs/client.md).
    *
    * @example
@@ -92,12 +103,14 @@ export class DataVaultStore {
   }
 
   /**
-   * Reads a value with its version, for a later check-and-set (`ifVersion`).
+   * Reads a value with its version, for a later check-and-set (`ifVersion`), and the time it
+   * was written (sealed with it, by the writer's clock), to see how old it is.
    *
    * @throws as {@link DataVaultStore.getValue}.
    * @example
    * const entry = await store.getEntry("gh:42", { secret });
    * if (entry) await store.setValue("gh:42", refreshed, { secret, ifVersion: entry.version });
+   * console.log(entry?.writtenAt.toISOString());
    */
   getEntry(key: string, options: TextReadOptions): Promise<StoredEntry<string> | null>;
   getEntry(key: string, options: BytesReadOptions): Promise<StoredEntry<Uint8Array> | null>;
@@ -117,8 +130,13 @@ export class DataVaultStore {
         previousKeys: older.map((c) => c.ref),
       });
       if (entry === undefined) return null;
-      const value = decodeValue(openEntry([own, ...older], entry), options.as ?? "text");
-      return { value, version: entry.version };
+      const opened = openEntry([own, ...older], entry);
+      const writtenAt = new Date(opened.writtenAt);
+      return {
+        value: decodeValue(opened, options.as ?? "text"),
+        version: entry.version,
+        writtenAt,
+      };
     });
   }
 
@@ -218,8 +236,8 @@ export class DataVaultStore {
    *
    * @throws as {@link DataVaultStore.getValue}, from the iteration.
    * @example
-   * for await (const { key, value, version } of store.entries({ secret })) {
-   *   console.log(key, version, value.length);
+   * for await (const { key, value, version, writtenAt } of store.entries({ secret })) {
+   *   console.log(key, version, writtenAt.toISOString(), value.length);
    * }
    */
   entries(options: TextReadOptions & EntriesOptions): AsyncGenerator<ListedEntry<string>>;
@@ -292,7 +310,7 @@ export class DataVaultStore {
    * The public fingerprint (16 hex digits) a secret has in this store, as
    * UnknownSecretError messages and `hexclave stores get` show them.
    *
-   * @throws WeakSecretError for a secret under 16 characters.
+   * @throws WeakSecretError for a weak secret (docs/sealing.md §3.1).
    * @example
    * console.log(await store.secretFingerprint(secret)); // "3f9c0a…"
    */

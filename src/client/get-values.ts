@@ -1,6 +1,6 @@
 import { assertAs, assertKeyName, assertOptions } from "./client-assertions.js";
 import type { ReadOptions } from "./client-options.js";
-import { HexclaveError } from "./hexclave-error.js";
+import { DecryptionError, HexclaveError } from "./hexclave-error.js";
 import { type Candidate, candidatesFor, decodeValue, openEntry } from "./sealed-values.js";
 import type { StoreContext } from "./store-context.js";
 import type { Entry } from "./vault-rpc.js";
@@ -52,17 +52,23 @@ export async function getValues(
   return found;
 }
 
-/** One BatchGetValues for a chunk of keys; halves it if the response would be too large. */
+/**
+ * One BatchGetValues for a chunk of keys; halves it if the response would be too large.
+ *
+ * @throws DecryptionError if the server answers with an entry under a key id nobody asked
+ *   for: a genuine entry of another key, passed off as an answer (docs/sealing.md §9.2).
+ */
 async function batchGet(
   ctx: StoreContext,
   chunk: readonly KeyGroup[],
 ): Promise<Map<string, Entry>> {
   try {
-    const entries = await ctx.rpc.batchGetValues({
-      storeId: ctx.storeId,
-      keys: chunk.flatMap((g) => g.candidates.map((c) => c.ref)),
-    });
-    return new Map(entries.map((e) => [e.keyId.toString("hex"), e]));
+    const refs = chunk.flatMap((g) => g.candidates.map((c) => c.ref));
+    const entries = await ctx.rpc.batchGetValues({ storeId: ctx.storeId, keys: refs });
+    const asked = new Set(refs.map((r) => r.keyId.toString("hex")));
+    const byId = new Map(entries.map((e) => [e.keyId.toString("hex"), e]));
+    for (const id of byId.keys()) if (!asked.has(id)) throw new DecryptionError();
+    return byId;
   } catch (error) {
     const tooLarge = error instanceof HexclaveError && error.reason === "RESPONSE_TOO_LARGE";
     if (!tooLarge || chunk.length < 2) throw error;

@@ -1,5 +1,6 @@
 import { type ChannelOptions, credentials as grpcCredentials } from "@grpc/grpc-js";
 import { VaultServiceClient } from "../../gen/hexclave/v1/vault_service.js";
+import { STORE_SALT_LENGTH } from "../crypto/format-v1.js";
 import {
   assertNonEmptyString,
   assertOptions,
@@ -11,6 +12,7 @@ import { DataVaultStore } from "./data-vault-store.js";
 import { HexclaveError } from "./hexclave-error.js";
 import { KeyCache } from "./key-cache.js";
 import { StoreContext } from "./store-context.js";
+import { StoreSaltPins } from "./store-salt-pins.js";
 import { guard } from "./to-hexclave-error.js";
 import { VaultRpc } from "./vault-rpc.js";
 import { MAX_RECEIVE_MESSAGE_BYTES } from "./wire-limits.js";
@@ -21,8 +23,6 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** Metadata values must be printable ASCII; a token with a newline would be a header injection. */
 const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
-/** The store salt DescribeStore must return (docs/sealing.md). */
-const STORE_SALT_BYTES = 32;
 
 /**
  * A connection to a Hexclave server. Values are sealed and opened in this
@@ -40,6 +40,7 @@ const STORE_SALT_BYTES = 32;
 export class HexclaveClient {
   readonly #rpc: VaultRpc;
   readonly #keyCache = new KeyCache();
+  readonly #saltPins: StoreSaltPins;
 
   constructor(options: HexclaveClientOptions) {
     assertOptions(options);
@@ -58,6 +59,7 @@ export class HexclaveClient {
     }
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     assertPositiveInt("timeoutMs", timeoutMs, MAX_TIMEOUT_MS);
+    this.#saltPins = new StoreSaltPins(options.storeSalts);
     const channelOptions: ChannelOptions = {
       "grpc.max_receive_message_length": MAX_RECEIVE_MESSAGE_BYTES,
       ...options.channelOptions,
@@ -85,7 +87,10 @@ export class HexclaveClient {
   /**
    * Opens a store: one DescribeStore call fetches its salt and limits, which
    * the returned object keeps. Call it once per store and reuse the result.
+   * The salt must be the one this client pinned for the store: configured in
+   * `storeSalts`, or else the first it saw (docs/client.md).
    *
+   * @throws StoreSaltChangedError if the server gives another salt than the pinned one.
    * @throws StoreNotFoundError if the store does not exist (an admin creates it: `hexclave stores create <id>`).
    * @throws PermissionDeniedError if the token has no access to the store.
    * @throws UnauthenticatedError, UnavailableError, HexclaveError (DEADLINE_EXCEEDED, CLIENT_CLOSED, INVALID_ARGUMENT).
@@ -96,12 +101,13 @@ export class HexclaveClient {
     return guard(async () => {
       assertStoreId(id);
       const store = await this.#rpc.describeStore(id);
-      if (store.salt.length !== STORE_SALT_BYTES || store.id !== id) {
+      if (store.salt.length !== STORE_SALT_LENGTH || store.id !== id) {
         throw new HexclaveError(
           "INTERNAL",
           `the server described store "${id}" with a malformed salt or another id: is the address a Hexclave server?`,
         );
       }
+      this.#saltPins.check(id, store.salt);
       const context = new StoreContext(
         { storeId: id, salt: store.salt, maxValueBytes: store.maxValueBytes },
         this.#rpc,

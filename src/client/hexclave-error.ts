@@ -9,6 +9,7 @@
  */
 export type HexclaveErrorCode =
   | "STORE_NOT_FOUND"
+  | "STORE_SALT_CHANGED"
   | "UNKNOWN_SECRET"
   | "DECRYPTION_FAILED"
   | "PERMISSION_DENIED"
@@ -80,6 +81,27 @@ export class StoreNotFoundError extends HexclaveError {
   constructor(message: string, options: HexclaveErrorOptions = {}) {
     super("STORE_NOT_FOUND", message, options);
     this.name = "StoreNotFoundError";
+  }
+}
+
+/**
+ * The server described a store with another salt than the one this client
+ * pinned for it: the salt it saw first, or the one `storeSalts` configures.
+ * Nothing is read or written with the new salt. Either the store was deleted
+ * and re-created under the same id (then make a new client, or update
+ * `storeSalts`), or the server is not the one you trust. `metadata` has
+ * `store_id`, `expected_salt` and `presented_salt` (base64) and `pinned_by`
+ * ("first use" or "configuration").
+ *
+ * @example
+ * catch (err) {
+ *   if (err.code === "STORE_SALT_CHANGED") alertSecurityTeam(err.message, err.metadata);
+ * }
+ */
+export class StoreSaltChangedError extends HexclaveError {
+  constructor(message: string, options: HexclaveErrorOptions = {}) {
+    super("STORE_SALT_CHANGED", message, options);
+    this.name = "StoreSaltChangedError";
   }
 }
 
@@ -207,7 +229,8 @@ export class UnavailableError extends HexclaveError {
 }
 
 /**
- * The secret is too weak to protect anything (shorter than 16 characters):
+ * The secret is too weak to protect anything (shorter than 16 characters,
+ * fewer than 8 different ones, or one pattern repeated; docs/sealing.md §3.1):
  * make one with `hexclave secret generate`.
  *
  * @example

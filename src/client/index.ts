@@ -39,6 +39,7 @@ export {
   type HexclaveErrorCode,
   PermissionDeniedError,
   StoreNotFoundError,
+  StoreSaltChangedError,
   UnauthenticatedError,
   UnavailableError,
   UnknownSecretError,

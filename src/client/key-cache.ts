@@ -6,7 +6,7 @@ export const DEFAULT_KEY_CACHE_SIZE = 64;
 
 /**
  * Derived store keys, one derivation per (secret, store id, store salt) per
- * client: a hand-made secret costs one scrypt (≈150 ms) the first time and
+ * client: a hand-made secret costs one scrypt (≈0.5-1 s, 128 MiB) the first time and
  * nothing after. Concurrent first calls share one derivation; a failed one is
  * forgotten so the next call retries.
  *

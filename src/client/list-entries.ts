@@ -52,7 +52,13 @@ export async function* listEntries(
               }
               seen.add(opened.keyName);
             }
-            yield { key: opened.keyName, value: decodeValue(opened, as), version: entry.version };
+            const writtenAt = new Date(opened.writtenAt);
+            yield {
+              key: opened.keyName,
+              value: decodeValue(opened, as),
+              version: entry.version,
+              writtenAt,
+            };
           }
         }
         listed++;

@@ -30,8 +30,9 @@ interface Counters {
  *
  * 1. RegisterSecret(to, known = from): idempotent, so a re-run starts here too.
  * 2. List the entries still under `from`; for each, open it, seal it under
- *    `to`, and SetValue under the new key id with previous_keys = [old ref]
- *    and expected_version = the old entry's version. The server swaps the two
+ *    `to` (keeping its write time), and SetValue under the new key id with
+ *    previous_keys = [old ref] and expected_version = the old entry's
+ *    version. The server swaps the two
  *    in one transaction, so a crash at any point leaves each entry either
  *    entirely old or entirely new: a re-run just carries on.
  * 3. Repeat the listing until it comes back empty, then RetireSecret(from).
@@ -161,7 +162,9 @@ class EntryMover {
           return "superseded";
         }
         const value = opened.kind === "text" ? opened.value.toString("utf8") : opened.value;
-        const sealed = seal(this.#to, opened.keyName, value);
+        // Re-sealing is not a write of a new value: keep its time, so rotation does not make
+        // an old (possibly replayed) value look fresh.
+        const sealed = seal(this.#to, opened.keyName, value, opened.writtenAt);
         opened.value.fill(0);
         await this.#ctx.rpc.setValue({
           storeId: this.#ctx.storeId,

@@ -50,7 +50,7 @@ export class StoreContext {
   /**
    * The keys a secret gives for this store (derived once per client).
    *
-   * @throws CryptoError WEAK_SECRET for a secret under 16 characters.
+   * @throws CryptoError WEAK_SECRET for a weak secret; INVALID_INPUT for whitespace at its ends.
    */
   keysFor(secret: string): Promise<StoreKeys> {
     this.rpc.assertOpen();

@@ -1,5 +1,5 @@
 import { CryptoError } from "./crypto-error.js";
-import { STORE_ID_PATTERN } from "./format-v1.js";
+import { MAX_WRITTEN_AT_MS, STORE_ID_PATTERN } from "./format-v1.js";
 
 /**
  * Names a value's type for an error message without echoing the value (it may be secret).
@@ -54,6 +54,26 @@ export function assertBytes(
     throw new CryptoError(
       "INVALID_INPUT",
       `"${name}" expected ${length} bytes, got ${value.length}`,
+    );
+  }
+}
+
+/**
+ * Asserts a write time is whole Unix milliseconds a Date can hold (0 to 8.64e15), the range
+ * a frame may carry.
+ *
+ * @throws {CryptoError} INVALID_INPUT, e.g. `"writtenAt" expected an integer of Unix milliseconds from 0 to 8640000000000000, got -1`.
+ * @example
+ * ```ts
+ * assertWrittenAt(Date.now());
+ * ```
+ */
+export function assertWrittenAt(value: unknown): asserts value is number {
+  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > MAX_WRITTEN_AT_MS) {
+    const got = typeof value === "number" ? String(value) : describeType(value);
+    throw new CryptoError(
+      "INVALID_INPUT",
+      `"writtenAt" expected an integer of Unix milliseconds from 0 to ${MAX_WRITTEN_AT_MS}, got ${got}`,
     );
   }
 }

@@ -23,10 +23,19 @@ export const LABEL = {
   message: "hexclave/v1/message",
 } as const;
 
-/** scrypt cost: 32 MiB and ≈100-200 ms per derivation, once per (secret, store) per process. */
-export const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keyLength: 32 } as const;
-/** Node's default maxmem (32 MiB) is just below what N=2^15, r=8 needs. */
-export const SCRYPT_MAXMEM = 64 * 1024 * 1024;
+/**
+ * scrypt cost for passphrases: 128 MiB and ≈0.5-1 s per derivation, once per (secret, store)
+ * per process. The fingerprint and every envelope let a holder test guesses offline; this is
+ * what each guess costs them (4× the cost of N = 2^15).
+ */
+export const SCRYPT = { N: 2 ** 17, r: 8, p: 1, keyLength: 32 } as const;
+/** scrypt's working memory: 128 · N · r bytes = 134,217,728 (128 MiB). */
+export const SCRYPT_MEMORY_BYTES = 128 * SCRYPT.N * SCRYPT.r;
+/**
+ * The `maxmem` node:crypto gets. OpenSSL counts 128·r·(N+2) + 128·r·p = 134,220,800 bytes
+ * against it, just past 128 MiB, so its 32 MiB default refuses; 16 MiB of headroom.
+ */
+export const SCRYPT_MAXMEM = SCRYPT_MEMORY_BYTES + 16 * 1024 * 1024;
 
 /** Random salt the server makes per store; mixed into the root key. */
 export const STORE_SALT_LENGTH = 32;
@@ -82,8 +91,23 @@ export const PAD_BUCKETS = [256, 512, 1024, 2048, 4096] as const;
 /** Past the largest bucket, frames are padded to whole pages of this size. */
 export const PAD_PAGE = 4096;
 
-/** kind (1) ‖ u16be name length (2) ‖ u32be value length (4): frame bytes besides name and value. */
-export const FRAME_FIXED_LENGTH = 1 + 2 + 4;
+/**
+ * kind (1) ‖ u64be written-at (8) ‖ u16be name length (2) ‖ u32be value length (4): frame
+ * bytes besides name and value.
+ */
+export const FRAME_FIXED_LENGTH = 1 + 8 + 2 + 4;
+/** Where the frame's write time starts (after the kind byte). */
+export const FRAME_WRITTEN_AT_OFFSET = 1;
+/** Where the frame's u16be name length starts (after the write time). */
+export const FRAME_NAME_LENGTH_OFFSET = FRAME_WRITTEN_AT_OFFSET + 8;
+/** Where the key name starts. */
+export const FRAME_NAME_OFFSET = FRAME_NAME_LENGTH_OFFSET + 2;
+/**
+ * Latest write time a frame may carry, in Unix milliseconds: the largest an ECMAScript Date
+ * holds (year 275760), below 2^53 so every language reads it exactly. Anything later is a
+ * malformed frame.
+ */
+export const MAX_WRITTEN_AT_MS = 8_640_000_000_000_000;
 
 /**
  * The length `frameLength` bytes of frame are padded to.

@@ -17,12 +17,17 @@ import { additionalData, deriveMessageKeys } from "./message-keys.js";
 import { gcmDecrypt, hmacSha256 } from "./primitives.js";
 import { type StoreKeys, storeKeyMaterial } from "./store-keys.js";
 
-/** What an envelope held: the key name it was sealed under, and the value as sealed. */
+/** What an envelope held: the key name it was sealed under, the write time and the value. */
 export interface OpenedValue {
   /** The key name, checked to hash to the key id the envelope was opened under. */
   keyName: string;
   /** "text" if a string was sealed (value is its UTF-8), "bytes" if a Uint8Array was. */
   kind: "text" | "bytes";
+  /**
+   * The sealer's clock when the value was written, in Unix milliseconds. Authenticated, but
+   * only as honest as the sealer's clock; a replayed old envelope shows its old time.
+   */
+  writtenAt: number;
   value: Buffer;
 }
 
@@ -31,9 +36,9 @@ export interface OpenedValue {
  *
  * Steps, each failing with the same error: length and version; fingerprint; key commitment
  * (constant time, before decrypting, so one envelope cannot be made to open under two keys);
- * AES-GCM tag over header, store id and key id; frame syntax and zero padding; and finally
- * that the sealed key name hashes to `keyId`, so a server cannot return one entry's value
- * under another's id.
+ * AES-GCM tag over header, store id and key id; frame syntax, write time and zero padding;
+ * and finally that the sealed key name hashes to `keyId`, so a server cannot return one
+ * entry's value under another's id.
  *
  * @throws {CryptoError} DECRYPTION_FAILED with {@link DECRYPTION_FAILED_MESSAGE} on any failure
  *   to open, including a key id that is not 32 bytes; INVALID_INPUT if an argument is not a
@@ -72,7 +77,12 @@ export function open(keys: StoreKeys, keyId: Uint8Array, envelope: Uint8Array): 
     if (decoded === undefined) throw decryptionFailed();
     if (!timingSafeEqual(hmacSha256(kId, decoded.nameBytes), keyId)) throw decryptionFailed();
     // The one copy of the value: decoded's fields are views into the frame, zeroed below.
-    return { keyName: decoded.keyName, kind: decoded.kind, value: Buffer.from(decoded.value) };
+    return {
+      keyName: decoded.keyName,
+      kind: decoded.kind,
+      writtenAt: decoded.writtenAt,
+      value: Buffer.from(decoded.value),
+    };
   } finally {
     frame?.fill(0);
     mk.okm.fill(0);

@@ -2,7 +2,8 @@ import { scrypt, scryptSync } from "node:crypto";
 import { assertBytes, assertStoreId } from "./assertions.js";
 import { LABEL, SCRYPT, SCRYPT_MAXMEM, STORE_SALT_LENGTH } from "./format-v1.js";
 import { ascii, hkdf } from "./primitives.js";
-import { assertSecret, generatedSecretBytes, isGeneratedSecret } from "./secret.js";
+import { generatedSecretBytes, isGeneratedSecret } from "./secret.js";
+import { assertSecret } from "./secret-strength.js";
 
 /**
  * The per-(secret, store) root key. Internal: {@link deriveStoreKeys} expands it and zeroes
@@ -33,7 +34,7 @@ function generatedRoot(secret: string, salt: Buffer): Buffer {
 }
 
 /**
- * Derives the root key synchronously (blocks the thread ≈100-200 ms for a hand-made secret).
+ * Derives the root key synchronously (blocks the thread ≈0.5-1 s for a hand-made secret).
  *
  * @throws {CryptoError} WEAK_SECRET or INVALID_INPUT for a bad secret, store id or salt.
  * @example

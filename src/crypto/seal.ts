@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { assertBytes, assertWellFormed, describeType } from "./assertions.js";
+import { assertBytes, assertWellFormed, assertWrittenAt, describeType } from "./assertions.js";
 import { CryptoError } from "./crypto-error.js";
 import {
   COMMITMENT_OFFSET,
@@ -54,18 +54,27 @@ function checkValue(value: unknown): { kind: number; length: number } {
  * Seals a value under a key name with a fresh random salt: the only sealing callers need.
  *
  * The salt is made here, not passed in, so no caller can reuse one. The envelope carries the
- * key name too (encrypted), so whoever holds the secret can list and re-seal entries.
+ * key name too (encrypted), so whoever holds the secret can list and re-seal entries, and the
+ * write time, so a reader can see how old a value is (a server can replay an older one).
  *
+ * @param writtenAt Unix milliseconds to record; default now. Re-sealing (secret rotation)
+ *   passes the time the value was first sealed, so rotating does not make old values look new.
  * @throws {CryptoError} INVALID_INPUT for a bad key name (empty, > 1,024 UTF-8 bytes, lone
- *   surrogate), a value over 1 MiB or of another type, or destroyed keys.
+ *   surrogate), a value over 1 MiB or of another type, a write time that is not whole
+ *   milliseconds from 0 to 8.64e15, or destroyed keys.
  * @example
  * ```ts
  * const envelope = seal(keys, `gh:${user.id}`, refreshToken);
  * await vault.setValue({ keyId: computeKeyId(keys, `gh:${user.id}`), sealedValue: envelope });
  * ```
  */
-export function seal(keys: StoreKeys, keyName: string, value: string | Uint8Array): Buffer {
-  return sealWithSalt(keys, keyName, value, randomBytes(MESSAGE_SALT_LENGTH));
+export function seal(
+  keys: StoreKeys,
+  keyName: string,
+  value: string | Uint8Array,
+  writtenAt: number = Date.now(),
+): Buffer {
+  return sealWithSalt(keys, keyName, value, randomBytes(MESSAGE_SALT_LENGTH), writtenAt);
 }
 
 /**
@@ -76,7 +85,7 @@ export function seal(keys: StoreKeys, keyName: string, value: string | Uint8Arra
  * @throws {CryptoError} INVALID_INPUT as {@link seal}, or a salt that is not 32 bytes.
  * @example
  * ```ts
- * const envelope = sealWithSalt(keys, "gh:42", "gho_…", Buffer.alloc(32, 7)); // vectors only
+ * const envelope = sealWithSalt(keys, "gh:42", "gho_…", Buffer.alloc(32, 7), 1767225600000); // vectors only
  * ```
  */
 export function sealWithSalt(
@@ -84,15 +93,17 @@ export function sealWithSalt(
   keyName: string,
   value: string | Uint8Array,
   salt: Uint8Array,
+  writtenAt: number,
 ): Buffer {
   const { kId, kSeal, fingerprint } = storeKeyMaterial(keys);
   const nameBytes = encodeKeyName(keyName);
   const { kind, length } = checkValue(value);
   assertBytes("salt", salt, MESSAGE_SALT_LENGTH);
+  assertWrittenAt(writtenAt);
 
   const keyId = hmacSha256(kId, nameBytes);
   const mk = deriveMessageKeys(kSeal, salt, keyId);
-  const frame = encodeFrame(kind, nameBytes, value, length);
+  const frame = encodeFrame(kind, writtenAt, nameBytes, value, length);
   try {
     // One allocation for the whole envelope: the header is written in place, and the
     // ciphertext and tag are written after it.

@@ -85,8 +85,8 @@ export function storeKeysFromRoot(storeId: string, root: Buffer): StoreKeys {
 /**
  * Derives a store's keys from a secret, off the event loop.
  *
- * A hand-made secret costs one scrypt (N=2^15, r=8, p=1; ≈100-200 ms on the threadpool); a
- * generated `hxs_` secret costs one HKDF (microseconds).
+ * A hand-made secret costs one scrypt (N=2^17, r=8, p=1; 128 MiB and ≈0.5-1 s on the
+ * threadpool); a generated `hxs_` secret costs one HKDF (microseconds).
  *
  * @throws {CryptoError} (rejects) WEAK_SECRET for a short or non-string secret; INVALID_INPUT
  *   for a bad store id (see DESIGN.md §6) or a store salt that is not 32 bytes.

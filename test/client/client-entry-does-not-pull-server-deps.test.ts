@@ -107,6 +107,7 @@ describe("the client entry point (built)", () => {
         "HexclaveError",
         "PermissionDeniedError",
         "StoreNotFoundError",
+        "StoreSaltChangedError",
         "UnauthenticatedError",
         "UnavailableError",
         "UnknownSecretError",

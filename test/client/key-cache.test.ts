@@ -4,7 +4,7 @@ import { generateSecret } from "../../src/client/index.js";
 import { KeyCache } from "../../src/client/key-cache.js";
 
 /**
- * One key derivation per (secret, store) per client: scrypt costs ~150 ms, so
+ * One key derivation per (secret, store) per client: scrypt costs ~0.5-1 s, so
  * repeating it per call would make every call that slow (the reference
  * product's mistake); concurrent first calls must share one derivation.
  */

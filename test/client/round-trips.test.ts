@@ -26,8 +26,8 @@ describe("the headline API", () => {
     expect(await store.deleteValue("never-written", { secret })).toBe(false);
   });
 
-  it("round-trips text that is not ASCII, the empty string, and a long value", async () => {
-    const values = ["", "héllo wörld ✓ 🗝️", "x".repeat(60_000)];
+  it("round-trips text that is not ASCII, the empty string, a leading BOM, and a long value", async () => {
+    const values = ["", "héllo wörld ✓ 🗝️", "\uFEFFstarts with a BOM", "x".repeat(60_000)];
     for (const [i, value] of values.entries()) {
       await store.setValue(`text:${i}`, value, { secret });
       expect(await store.getValue(`text:${i}`, { secret })).toBe(value);
@@ -58,6 +58,9 @@ describe("bytes", () => {
   it("reads bytes that are UTF-8 as text, and refuses to mangle bytes that are not", async () => {
     await store.setValue("bin:utf8", Buffer.from("tok_✓", "utf8"), { secret });
     expect(await store.getValue("bin:utf8", { secret })).toBe("tok_✓");
+    // A leading U+FEFF in bytes read as text is data, not a marker to drop.
+    await store.setValue("bin:bom", Buffer.from("\uFEFFtok", "utf8"), { secret });
+    expect(await store.getValue("bin:bom", { secret })).toBe("\uFEFFtok");
     await store.setValue("bin:raw", new Uint8Array([0xff, 0xfe]), { secret });
     await expect(store.getValue("bin:raw", { secret })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
@@ -71,13 +74,30 @@ describe("versions and check-and-set", () => {
     const { version: a } = await store.setValue("cas:1", "a", { secret });
     const { version: b } = await store.setValue("cas:1", "b", { secret });
     expect(b).toBeGreaterThan(a);
-    expect(await store.getEntry("cas:1", { secret })).toEqual({ value: "b", version: b });
+    expect(await store.getEntry("cas:1", { secret })).toMatchObject({ value: "b", version: b });
     // Versions are store-wide: a write to another entry takes a number too.
     const { version: other } = await store.setValue("cas:other", "x", { secret });
     const { version: c } = await store.setValue("cas:1", "c", { secret });
     expect(other).toBeGreaterThan(b);
     expect(c).toBeGreaterThan(other);
     expect(await store.getEntry("cas:absent", { secret })).toBeNull();
+  });
+
+  it("getEntry tells when the value was written, by the writer's clock, sealed with it", async () => {
+    const before = Date.now();
+    const { version } = await store.setValue("when:1", "v", { secret });
+    const after = Date.now();
+    const entry = await store.getEntry("when:1", { secret, as: "bytes" });
+    expect(entry?.version).toBe(version);
+    expect(entry?.writtenAt).toBeInstanceOf(Date);
+    expect(entry?.writtenAt.getTime()).toBeGreaterThanOrEqual(before);
+    expect(entry?.writtenAt.getTime()).toBeLessThanOrEqual(after);
+    // A later write is a later time; reading again does not change it.
+    while (Date.now() <= (entry?.writtenAt.getTime() as number)) {} // at most a millisecond
+    await store.setValue("when:1", "w", { secret });
+    const rewritten = await store.getEntry("when:1", { secret });
+    expect(rewritten?.writtenAt.getTime()).toBeGreaterThan(entry?.writtenAt.getTime() as number);
+    expect((await store.getEntry("when:1", { secret }))?.writtenAt).toEqual(rewritten?.writtenAt);
   });
 
   it("writes with ifVersion only from that version, and ifVersion 0 only if absent", async () => {
@@ -138,9 +158,11 @@ describe("entries", () => {
     written.set("user:0", "token-0b");
 
     const seen = new Map<string, string>();
-    for await (const { key, value, version } of listing.entries({ secret, pageSize: 7 })) {
+    for await (const entry of listing.entries({ secret, pageSize: 7 })) {
+      const { key, value, version, writtenAt } = entry;
       seen.set(key, value);
       expect(version).toBe(versions.get(key));
+      expect(writtenAt).toEqual((await listing.getEntry(key, { secret }))?.writtenAt);
     }
     expect(seen).toEqual(written);
   });

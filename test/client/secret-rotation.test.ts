@@ -27,12 +27,17 @@ const expectedValue = (key: string): string => `value of ${key}`;
 
 let f: ClientFixture;
 let store: DataVaultStore;
+/** Each entry's write time as sealed under A, before any rotation. */
+const writtenUnderA = new Map<string, number>();
 
 beforeAll(async () => {
   f = await startClientFixture();
   await f.createStore("rotation");
   store = await f.client().getDataVaultStore("rotation");
   await Promise.all(keys.map((k) => store.setValue(k, expectedValue(k), { secret: A })));
+  for await (const { key, writtenAt } of store.entries({ secret: A })) {
+    writtenUnderA.set(key, writtenAt.getTime());
+  }
 });
 afterAll(() => f.close());
 
@@ -126,6 +131,14 @@ describe("rotating from secret A to secret B", () => {
     const got = await store.getValues(keys, { secret: B });
     expect(got.size).toBe(N);
     for (const k of keys) expect(got.get(k)).toBe(expectedValue(k));
+    // Re-sealing is not writing: every entry keeps the time it was written under A, whether
+    // the killed child or this run moved it, so rotation cannot make an old value look new.
+    const writtenUnderB = new Map<string, number>();
+    for await (const { key, writtenAt } of store.entries({ secret: B })) {
+      writtenUnderB.set(key, writtenAt.getTime());
+    }
+    expect(writtenUnderA.size).toBe(N);
+    expect(writtenUnderB).toEqual(writtenUnderA);
     const secrets = (await describeStore()).secrets.map((s) => s.fingerprint.toString("hex"));
     expect(secrets).toEqual([await store.secretFingerprint(B)]);
     await expect(store.getValue(keys[0] as string, { secret: A })).rejects.toMatchObject({
@@ -216,6 +229,6 @@ describe("rotation against concurrent writers", () => {
     });
     const described = (await describeStore("rotation-write")).secrets;
     expect(described.map((x) => x.entryCount)).toEqual([0n, 1n]);
-    expect(await s.getEntry("k", { secret: D })).toEqual({ value: "v2", version: 2 });
+    expect(await s.getEntry("k", { secret: D })).toMatchObject({ value: "v2", version: 2 });
   });
 });

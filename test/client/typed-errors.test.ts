@@ -138,8 +138,14 @@ describe("typed errors from the server, one class and code each", () => {
 });
 
 describe("typed errors raised by the client itself", () => {
-  it("WeakSecretError for a secret under 16 characters, saying how to make a good one", async () => {
-    for (const weak of ["", "hunter2", "fifteen chars!!"]) {
+  it("WeakSecretError for a short or low-entropy secret, saying how to make a good one", async () => {
+    for (const weak of [
+      "",
+      "hunter2",
+      "fifteen chars!!",
+      "aaaaaaaaaaaaaaaaaaaa",
+      "Summer24!Summer24!",
+    ]) {
       const e = await failure(store.getValue("k", { secret: weak }));
       expect(e).toMatchObject({ name: "WeakSecretError", code: "WEAK_SECRET" });
       expect(e.message).toContain("hexclave secret generate");
@@ -147,6 +153,14 @@ describe("typed errors raised by the client itself", () => {
     }
     const e = await failure(store.setValue("k", "v", { secret: "x", previousSecrets: [secret] }));
     expect(e.code).toBe("WEAK_SECRET");
+  });
+
+  it("INVALID_ARGUMENT for a secret with a trailing newline, instead of silently other keys", async () => {
+    // A secret manager that appends "\n" would otherwise turn this hxs_ secret into a passphrase.
+    const e = await failure(store.getValue("k", { secret: `${secret}\n` }));
+    expect(e).toMatchObject({ name: "HexclaveError", code: "INVALID_ARGUMENT" });
+    expect(e.message).toContain('"secret" ends with whitespace');
+    expect(e.message).not.toContain(secret);
   });
 
   it("INVALID_ARGUMENT, naming the argument, for malformed input to every method", async () => {

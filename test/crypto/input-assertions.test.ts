@@ -131,8 +131,33 @@ describe("input assertions", () => {
     ],
     [
       "31-byte message salt",
-      () => sealWithSalt(keys, "k", "v", randomBytes(31)),
+      () => sealWithSalt(keys, "k", "v", randomBytes(31), 0),
       '"salt" expected 32 bytes, got 31',
+    ],
+    [
+      "negative write time",
+      () => seal(keys, "k", "v", -1),
+      `"writtenAt" expected an integer of Unix milliseconds from 0 to 8640000000000000, got -1`,
+    ],
+    [
+      "fractional write time",
+      () => seal(keys, "k", "v", 1.5),
+      `"writtenAt" expected an integer of Unix milliseconds from 0 to 8640000000000000, got 1.5`,
+    ],
+    [
+      "write time past a Date's range",
+      () => seal(keys, "k", "v", 8.64e15 + 1),
+      `"writtenAt" expected an integer of Unix milliseconds from 0 to 8640000000000000, got 8640000000000001`,
+    ],
+    [
+      "NaN write time",
+      () => seal(keys, "k", "v", Number.NaN),
+      `"writtenAt" expected an integer of Unix milliseconds from 0 to 8640000000000000, got NaN`,
+    ],
+    [
+      "Date as write time",
+      () => seal(keys, "k", "v", new Date() as unknown as number),
+      `"writtenAt" expected an integer of Unix milliseconds from 0 to 8640000000000000, got Date`,
     ],
     // open: argument types are caller bugs, not bad data
     [

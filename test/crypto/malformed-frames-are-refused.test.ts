@@ -2,9 +2,13 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  FRAME_NAME_LENGTH_OFFSET,
+  FRAME_NAME_OFFSET,
+  FRAME_WRITTEN_AT_OFFSET,
   HEADER_LENGTH,
   KIND_BYTES,
   KIND_TEXT,
+  MAX_WRITTEN_AT_MS,
   TAG_LENGTH,
   ZERO_NONCE,
 } from "../../src/crypto/format-v1.js";
@@ -46,13 +50,24 @@ describe("a correctly encrypted but malformed frame never opens", () => {
   }
 
   const name = Buffer.from("gh:42");
+  const writtenAt = 1_767_225_600_000;
   const unhexValue = (hex: string): Buffer => Buffer.from(hex, "hex");
   const frameOf = (value: string | Buffer, kind = KIND_TEXT): Buffer =>
-    encodeFrame(kind, name, typeof value === "string" ? Buffer.from(value) : value);
+    encodeFrame(kind, writtenAt, name, typeof value === "string" ? Buffer.from(value) : value);
+  const valueLengthAt = FRAME_NAME_OFFSET + name.length;
 
   it("opens the well-formed control frame (so the cases below fail for their own reason)", () => {
     const id = computeKeyId(keys, "gh:42");
-    expect(open(keys, id, sealFrame(id, frameOf("token"))).value.toString()).toBe("token");
+    const opened = open(keys, id, sealFrame(id, frameOf("token")));
+    expect(opened.value.toString()).toBe("token");
+    expect(opened.writtenAt).toBe(writtenAt);
+  });
+
+  it("opens the latest write time a frame may carry, exactly", () => {
+    const id = computeKeyId(keys, "gh:42");
+    const frame = frameOf("token");
+    frame.writeBigUInt64BE(BigInt(MAX_WRITTEN_AT_MS), FRAME_WRITTEN_AT_OFFSET);
+    expect(open(keys, id, sealFrame(id, frame)).writtenAt).toBe(MAX_WRITTEN_AT_MS);
   });
 
   // Each case corrupts the control frame in place, or returns a replacement frame.
@@ -60,13 +75,24 @@ describe("a correctly encrypted but malformed frame never opens", () => {
     ["a non-zero padding byte", (f) => void f.writeUInt8(1, f.length - 1)],
     ["an unknown kind byte", (f) => void f.writeUInt8(3, 0)],
     ["kind byte 0", (f) => void f.writeUInt8(0, 0)],
-    ["a zero-length key name", (f) => void f.writeUInt16BE(0, 1)],
-    ["a key name length past the frame", (f) => void f.writeUInt16BE(1000, 1)],
-    ["a value length past the frame", (f) => void f.writeUInt32BE(300, 3 + name.length)],
-    ["a value length over 1 MiB", (f) => void f.writeUInt32BE(0xffffffff, 3 + name.length)],
+    [
+      "a write time one millisecond past what a Date can hold",
+      (f) => void f.writeBigUInt64BE(BigInt(MAX_WRITTEN_AT_MS) + 1n, FRAME_WRITTEN_AT_OFFSET),
+    ],
+    [
+      "a write time with the top bit set (negative if read as signed)",
+      (f) => void f.writeBigUInt64BE(2n ** 63n, FRAME_WRITTEN_AT_OFFSET),
+    ],
+    ["a zero-length key name", (f) => void f.writeUInt16BE(0, FRAME_NAME_LENGTH_OFFSET)],
+    [
+      "a key name length past the frame",
+      (f) => void f.writeUInt16BE(1000, FRAME_NAME_LENGTH_OFFSET),
+    ],
+    ["a value length past the frame", (f) => void f.writeUInt32BE(300, valueLengthAt)],
+    ["a value length over 1 MiB", (f) => void f.writeUInt32BE(0xffffffff, valueLengthAt)],
     ["padding to a bigger bucket than needed", (f) => Buffer.concat([f, Buffer.alloc(256)])],
     ["padding to a size that is no bucket", (f) => Buffer.concat([f, Buffer.alloc(16)])],
-    ["invalid UTF-8 in a text value", (f) => void f.writeUInt8(0xff, 7 + name.length)],
+    ["invalid UTF-8 in a text value", (f) => void f.writeUInt8(0xff, valueLengthAt + 4)],
   ];
   for (const [what, corrupt] of cases) {
     it(`with ${what}`, () => {
@@ -80,14 +106,15 @@ describe("a correctly encrypted but malformed frame never opens", () => {
   it("with invalid UTF-8 in the key name", () => {
     const badName = Buffer.from([0x67, 0xc3, 0x28]);
     const id = Buffer.from(computeKeyId(keys, "x")); // any id: the name check comes last
-    expectOpenFails(() => open(keys, id, sealFrame(id, encodeFrame(KIND_BYTES, badName, name))));
+    const frame = encodeFrame(KIND_BYTES, writtenAt, badName, name);
+    expectOpenFails(() => open(keys, id, sealFrame(id, frame)));
   });
 
   it("when the sealed key name is not the one the key id was computed from", () => {
     // A client with the secret seals "gh:other"'s value under "gh:42"'s id. Commitment, tag
     // and frame all check out; only the final name-to-id check can catch the swap.
     const id = computeKeyId(keys, "gh:42");
-    const frame = encodeFrame(KIND_TEXT, Buffer.from("gh:other"), Buffer.from("token"));
+    const frame = encodeFrame(KIND_TEXT, writtenAt, Buffer.from("gh:other"), Buffer.from("token"));
     expectOpenFails(() => open(keys, id, sealFrame(id, frame)));
   });
 

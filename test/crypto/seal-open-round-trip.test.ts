@@ -59,6 +59,20 @@ describe("seal then open gives back exactly what was sealed", () => {
     roundTrip("empty-bytes", new Uint8Array(0));
   });
 
+  it("carries the write time: now by default, or the one given (re-sealing keeps the original)", () => {
+    const id = computeKeyId(keys, "when");
+    const before = Date.now();
+    const now = open(keys, id, seal(keys, "when", "v")).writtenAt;
+    expect(now).toBeGreaterThanOrEqual(before);
+    expect(now).toBeLessThanOrEqual(Date.now());
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 8.64e15 }), (t) => {
+        expect(open(keys, id, seal(keys, "when", "v", t)).writtenAt).toBe(t);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("seals the same value differently every time (fresh salt inside seal)", () => {
     const a = seal(keys, "same", "same value");
     const b = seal(keys, "same", "same value");

@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { masterKeyId, openAtRest, unwrapDataKey } from "../../src/crypto/at-rest.js";
+import { DECRYPTION_FAILED_MESSAGE } from "../../src/crypto/crypto-error.js";
+import { MAX_WRITTEN_AT_MS } from "../../src/crypto/format-v1.js";
 import { envelopeFingerprint, open } from "../../src/crypto/open.js";
 import { deriveRootKeySync } from "../../src/crypto/root-key.js";
 import { type StoreKeys, storeKeysFromRoot } from "../../src/crypto/store-keys.js";
@@ -9,6 +11,7 @@ import {
   computeVectors,
   type SealingVectors,
   type StoreVector,
+  serializeVectors,
   withoutOutputs,
 } from "../vectors/sealing-vectors.js";
 
@@ -18,7 +21,7 @@ import {
 
 const FILE = new URL("../vectors/sealing-v1.json", import.meta.url);
 if (process.env.HEXCLAVE_WRITE_VECTORS === "1") {
-  writeFileSync(FILE, `${JSON.stringify(computeVectors(vectorInputs()), null, 2)}\n`);
+  writeFileSync(FILE, serializeVectors(computeVectors(vectorInputs())));
 }
 const vectors = JSON.parse(readFileSync(FILE, "utf8")) as SealingVectors;
 const unhex = (text: string): Buffer => Buffer.from(text, "hex");
@@ -32,8 +35,10 @@ describe("sealing-v1.json", () => {
     }
   });
 
-  it("covers what it promises: both secret kinds, text and bytes, empty and > 4096-byte values", () => {
+  it("covers what it promises: both secret kinds, text and bytes, empty and > 4096-byte values, both ends of the write time", () => {
     const messages = vectors.stores.flatMap((s) => s.messages);
+    expect(messages.map((m) => m.writtenAtMs)).toContain(0);
+    expect(messages.map((m) => m.writtenAtMs)).toContain(MAX_WRITTEN_AT_MS);
     expect(vectors.stores.map((s) => s.generated)).toContain(true);
     expect(vectors.stores.map((s) => s.generated)).toContain(false);
     expect(new Set(messages.map((m) => m.kind))).toEqual(new Set(["text", "bytes"]));
@@ -43,6 +48,10 @@ describe("sealing-v1.json", () => {
 
   it("keeps the inputs the generator defines (the file was not edited by hand)", () => {
     expect(withoutOutputs(vectors)).toEqual(withoutOutputs(vectorInputs()));
+  });
+
+  it("is exactly what the generator writes (no hand edits, invisible characters escaped)", () => {
+    expect(readFileSync(FILE, "utf8")).toBe(serializeVectors(vectors));
   });
 
   it("recomputes every output byte for byte from the file's inputs", () => {
@@ -59,10 +68,42 @@ describe("sealing-v1.json", () => {
         const opened = open(keys, unhex(m.keyIdHex), envelope);
         expect(opened.keyName).toBe(m.keyName);
         expect(opened.kind).toBe(m.kind);
+        expect(opened.writtenAt).toBe(m.writtenAtMs);
         expect(opened.value.toString("hex")).toBe(m.valueHex);
         if (m.kind === "text") expect(opened.value.toString("utf8")).toBe(m.valueText);
       }
     }
+  });
+
+  it("refuses every must-not-open envelope with the one fixed error", () => {
+    expect(vectors.mustNotOpen.length).toBeGreaterThanOrEqual(30);
+    for (const v of vectors.mustNotOpen) {
+      const keys = keysByStore.get(vectors.stores[v.storeIndex] as StoreVector) as StoreKeys;
+      let thrown: unknown;
+      try {
+        open(keys, unhex(v.keyIdHex), unhex(v.envelopeHex));
+      } catch (err) {
+        thrown = err;
+      }
+      const err = thrown as { name?: unknown; code?: unknown; message?: unknown } | undefined;
+      expect({
+        mutation: v.mutation,
+        name: err?.name,
+        code: err?.code,
+        message: err?.message,
+      }).toEqual({
+        mutation: v.mutation,
+        name: "CryptoError",
+        code: "DECRYPTION_FAILED",
+        message: DECRYPTION_FAILED_MESSAGE,
+      });
+    }
+  });
+
+  it("has a must-not-open envelope for every step of §8 that can refuse one", () => {
+    // Step 5 derives keys and cannot fail; step 10 returns.
+    const steps = new Set(vectors.mustNotOpen.map((v) => v.failsAtStep));
+    expect([...steps].sort()).toEqual([1, 2, 3, 4, 6, 7, 8, 9]);
   });
 
   it("opens the at-rest vectors back to the data key and blobs", () => {

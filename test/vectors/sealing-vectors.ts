@@ -4,6 +4,7 @@ import {
   sealAtRestWithSalt,
   wrapDataKeyWithIv,
 } from "../../src/crypto/at-rest.js";
+import type { CryptoError } from "../../src/crypto/crypto-error.js";
 import { HEADER_LENGTH, KIND_BYTES, KIND_TEXT, ZERO_NONCE } from "../../src/crypto/format-v1.js";
 import { encodeFrame } from "../../src/crypto/frame.js";
 import { computeKeyId } from "../../src/crypto/key-id.js";
@@ -11,11 +12,17 @@ import { additionalData, deriveMessageKeys } from "../../src/crypto/message-keys
 import { deriveRootKeySync } from "../../src/crypto/root-key.js";
 import { sealWithSalt } from "../../src/crypto/seal.js";
 import { isGeneratedSecret } from "../../src/crypto/secret.js";
+import { assertSecret } from "../../src/crypto/secret-strength.js";
 import {
   type StoreKeys,
   storeKeyMaterial,
   storeKeysFromRoot,
 } from "../../src/crypto/store-keys.js";
+import {
+  computeMustNotOpen,
+  type MustNotOpenVector,
+  mutationContext,
+} from "./must-not-open-vectors.js";
 
 /**
  * Builds test/vectors/sealing-v1.json from its inputs with the deterministic (salt-taking)
@@ -31,6 +38,8 @@ export interface MessageVector {
   /** Present for kind "text": the string passed to seal. */
   valueText?: string;
   valueHex: string;
+  /** The frame's write time, Unix milliseconds. */
+  writtenAtMs: number;
   messageSaltHex: string;
   keyIdHex: string;
   encKeyHex: string;
@@ -71,10 +80,17 @@ export interface BlobVector {
   storedHex: string;
 }
 
+/** "ok", or the CryptoError code a secret is refused with (docs/sealing.md §3). */
+export type SecretOutcome = "ok" | "WEAK_SECRET" | "INVALID_INPUT";
+
 export interface SealingVectors {
   description: string;
   stores: StoreVector[];
   generatedSecretDetection: { secret: string; generated: boolean }[];
+  /** What assertSecret says of each secret: accepted, or the error code it refuses it with. */
+  secretRules: { secret: string; outcome: SecretOutcome }[];
+  /** Envelopes every implementation must refuse, with the one fixed error. */
+  mustNotOpen: MustNotOpenVector[];
   atRest: {
     version: number;
     masterKeyHex: string;
@@ -93,6 +109,17 @@ export function sequence(start: number, length: number, step = 1): Buffer {
   return Buffer.from(Array.from({ length }, (_, i) => (start + i * step) & 0xff));
 }
 
+function secretOutcome(secret: string): SecretOutcome {
+  try {
+    assertSecret(secret);
+    return "ok";
+  } catch (err) {
+    const code = (err as CryptoError).code;
+    if (code === "DECRYPTION_FAILED") throw err;
+    return code;
+  }
+}
+
 function computeMessage(
   keys: StoreKeys,
   store: StoreVector,
@@ -102,12 +129,13 @@ function computeMessage(
   const value = message.kind === "text" ? (message.valueText ?? "") : unhex(message.valueHex);
   const salt = unhex(message.messageSaltHex);
   const keyId = computeKeyId(keys, message.keyName);
-  const envelope = sealWithSalt(keys, message.keyName, value, salt);
+  const envelope = sealWithSalt(keys, message.keyName, value, salt, message.writtenAtMs);
   const mk = deriveMessageKeys(kSeal, salt, keyId);
   const nameBytes = Buffer.from(message.keyName, "utf8");
   const valueBytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
   const frame = encodeFrame(
     message.kind === "text" ? KIND_TEXT : KIND_BYTES,
+    message.writtenAtMs,
     nameBytes,
     valueBytes,
   );
@@ -117,6 +145,7 @@ function computeMessage(
     kind: message.kind,
     ...(typeof value === "string" ? { valueText: value } : {}),
     valueHex: hex(valueBytes),
+    writtenAtMs: message.writtenAtMs,
     messageSaltHex: hex(salt),
     keyIdHex: hex(keyId),
     encKeyHex: hex(mk.encKey),
@@ -138,6 +167,7 @@ function computeMessage(
  * ```
  */
 export function computeVectors(vectors: SealingVectors): SealingVectors {
+  const keysByStore: StoreKeys[] = [];
   const stores = vectors.stores.map((store): StoreVector => {
     const salt = unhex(store.storeSaltHex);
     // One scrypt per store: keep a copy of the root for the vector, expand the original.
@@ -158,9 +188,13 @@ export function computeVectors(vectors: SealingVectors): SealingVectors {
       messages: [],
     };
     computed.messages = store.messages.map((message) => computeMessage(keys, store, message));
-    keys.destroy();
+    keysByStore.push(keys);
     return computed;
   });
+  const mustNotOpen = computeMustNotOpen(vectors.mustNotOpen, (i) =>
+    mutationContext(keysByStore[i] as StoreKeys, stores),
+  );
+  for (const keys of keysByStore) keys.destroy();
   const { atRest } = vectors;
   const masterKey = unhex(atRest.masterKeyHex);
   const dataKey = unhex(atRest.dataKeyHex);
@@ -171,6 +205,11 @@ export function computeVectors(vectors: SealingVectors): SealingVectors {
       secret,
       generated: isGeneratedSecret(secret),
     })),
+    secretRules: vectors.secretRules.map(({ secret }) => ({
+      secret,
+      outcome: secretOutcome(secret),
+    })),
+    mustNotOpen,
     atRest: {
       version: AT_REST_VERSION,
       masterKeyHex: atRest.masterKeyHex,
@@ -226,4 +265,25 @@ const OUTPUT_FIELDS = new Set([
  */
 export function withoutOutputs(vectors: SealingVectors): unknown {
   return JSON.parse(JSON.stringify(vectors, (key, value) => (OUTPUT_FIELDS.has(key) ? "" : value)));
+}
+
+/** Characters a reader could not see in the file: written as JSON escapes instead. */
+const INVISIBLE = /[\u0080-\u00a0\u1680\u2000-\u200f\u2028\u2029\u202f\u205f\u3000\ufeff]/g;
+
+/**
+ * The vectors as the file holds them: two-space JSON, with invisible characters (a BOM, NEL,
+ * odd spaces in the secret examples) escaped so a reader sees them.
+ *
+ * @throws never.
+ * @example
+ * ```ts
+ * writeFileSync(path, serializeVectors(computeVectors(vectorInputs())));
+ * ```
+ */
+export function serializeVectors(vectors: SealingVectors): string {
+  const json = JSON.stringify(vectors, null, 2).replace(
+    INVISIBLE,
+    (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, "0")}`,
+  );
+  return `${json}\n`;
 }
