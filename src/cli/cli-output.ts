@@ -1,5 +1,4 @@
 import { HexclaveError } from "../client/hexclave-error.js";
-import { isVaultError } from "../vault/vault-error.js";
 
 /** An error the CLI reports as one line; thrown by commands for bad usage. */
 export class CliError extends Error {
@@ -14,7 +13,6 @@ export class CliError extends Error {
 export function reportAndExit(error: unknown): never {
   let line: string;
   if (error instanceof HexclaveError) line = `${error.code}: ${error.message}`;
-  else if (isVaultError(error)) line = error.message;
   else if (error instanceof Error) line = error.message;
   else line = String(error);
   process.stderr.write(`hexclave: ${line.replace(/\s+/g, " ").trim()}\n`);

@@ -126,7 +126,7 @@ export type EntriesOptions = ReadOptions & {
  * const { version } = await store.setValue("gh:42", token, { secret });
  */
 export interface SetValueResult {
-  /** The entry's new version: 1 on first write, +1 on every write. */
+  /** The entry's new version: store-wide and increasing, higher than any it had before. */
   readonly version: number;
 }
 

@@ -20,12 +20,18 @@ export class HealthState {
     for (const service of ["", ...services]) this.#statuses.set(service, Serving.NOT_SERVING);
   }
 
-  /** Sets every service's state at once. */
+  /** Sets every service's state at once. After close() everything stays NOT_SERVING. */
   setAll(state: Serving): void {
-    for (const service of this.#statuses.keys()) {
-      this.#statuses.set(service, state);
-      for (const notify of this.#watchers) notify(service, state);
-    }
+    for (const service of this.#statuses.keys()) this.set(service, state);
+  }
+
+  /** Sets one service's state (a known service: see the constructor). */
+  set(service: string, state: Serving): void {
+    if (!this.#statuses.has(service)) return;
+    const next = this.#closed ? Serving.NOT_SERVING : state;
+    if (this.#statuses.get(service) === next) return;
+    this.#statuses.set(service, next);
+    for (const notify of this.#watchers) notify(service, next);
   }
 
   /** The state of a service, or undefined if the server does not offer it. */

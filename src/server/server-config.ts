@@ -1,4 +1,10 @@
-import { VaultError } from "../vault/vault-error.js";
+/**
+ * A setting that cannot be used, with what to fix. The CLI prints its
+ * message as it is; nothing else is known about it.
+ */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
 
 /** The server's settings, resolved once from flags, then environment, then defaults, and frozen. */
 export interface ServerConfig {
@@ -8,6 +14,8 @@ export interface ServerConfig {
   readonly dataDir: string;
   /** `postgres://…`, or undefined for the embedded SQLite database. */
   readonly databaseUrl: string | undefined;
+  /** PostgreSQL connections per server process, at most. */
+  readonly databasePoolSize: number;
   /** A file holding the master key (32 raw bytes or their base64). */
   readonly masterKeyFile: string | undefined;
   /** The master key as base64 (HEXCLAVE_MASTER_KEY). */
@@ -27,6 +35,7 @@ export interface ServerFlags {
   readonly listen?: string | undefined;
   readonly dataDir?: string | undefined;
   readonly databaseUrl?: string | undefined;
+  readonly databasePoolSize?: string | undefined;
   readonly masterKeyFile?: string | undefined;
   readonly logLevel?: string | undefined;
   readonly cacheMb?: string | undefined;
@@ -36,12 +45,13 @@ export interface ServerFlags {
 export const DEFAULT_LISTEN = "127.0.0.1:50051";
 export const DEFAULT_DATA_DIR = "./.hexclave";
 export const DEFAULT_CACHE_MB = 32;
+export const DEFAULT_DATABASE_POOL_SIZE = 10;
 const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
 /**
  * Resolves the server's configuration: flag, then environment, then default.
  *
- * @throws VaultError INVALID_ARGUMENT naming the setting and what to fix.
+ * @throws ConfigError naming the setting and what to fix.
  * @example
  * const config = resolveServerConfig({ listen: "127.0.0.1:0" }, process.env);
  */
@@ -56,6 +66,13 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv):
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw invalid(
       "--database-url / HEXCLAVE_DATABASE_URL must start with postgres:// (unset it to use SQLite)",
+    );
+  }
+  const poolText = pick(flags.databasePoolSize, "HEXCLAVE_DATABASE_POOL_SIZE");
+  const databasePoolSize = poolText === undefined ? DEFAULT_DATABASE_POOL_SIZE : Number(poolText);
+  if (!/^\d+$/.test(poolText ?? "1") || databasePoolSize < 1 || databasePoolSize > 1000) {
+    throw invalid(
+      `--database-pool-size / HEXCLAVE_DATABASE_POOL_SIZE must be a whole number from 1 to 1000, got "${poolText}"`,
     );
   }
   const adminToken = pick(undefined, "HEXCLAVE_ADMIN_TOKEN");
@@ -81,6 +98,7 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv):
     listen,
     dataDir: pick(flags.dataDir, "HEXCLAVE_DATA_DIR") ?? DEFAULT_DATA_DIR,
     databaseUrl,
+    databasePoolSize,
     masterKeyFile: pick(flags.masterKeyFile, "HEXCLAVE_MASTER_KEY_FILE"),
     masterKeyBase64: pick(undefined, "HEXCLAVE_MASTER_KEY"),
     adminToken,
@@ -105,6 +123,6 @@ function assertListen(listen: string): void {
   }
 }
 
-function invalid(message: string): VaultError {
-  return new VaultError("INVALID_ARGUMENT", message);
+function invalid(message: string): ConfigError {
+  return new ConfigError(message);
 }

@@ -1,44 +1,32 @@
 import { mkdir } from "node:fs/promises";
-import { Server } from "@grpc/grpc-js";
+import type { Server } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import {
-  HealthService,
-  HealthCheckResponse_ServingStatus as Serving,
-} from "../../gen/grpc/health/v1/health.js";
-import { ServerReflectionService as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection.js";
-import { ServerReflectionService as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection.js";
-import { AdminServiceService } from "../../gen/hexclave/v1/admin_service.js";
-import { VaultServiceService } from "../../gen/hexclave/v1/vault_service.js";
-import { openStorage, type Storage } from "../storage/open-storage.js";
-import { maxRequestMessageBytes, maxResponseMessageBytes } from "../vault/limits.js";
+import { HealthCheckResponse_ServingStatus as Serving } from "../../gen/grpc/health/v1/health.js";
+import type { GroupCommitOptions } from "../storage/group-commit.js";
+import { openStorage } from "../storage/open-storage.js";
+import { type ServerIdentity, serverIdentity } from "../storage/server-registry.js";
+import type { Storage } from "../vault/storage-port.js";
 import { openVault, type Vault } from "../vault/vault.js";
-import type { WriteBatcherOptions } from "../vault/write-batcher.js";
-import { adminServiceHandlers } from "./admin-service.js";
 import { callLog } from "./call-log.js";
 import { ADMIN_TOKEN_FILE, ensureFirstAdminToken } from "./first-admin-token.js";
 import { routeGrpcJsLog } from "./grpc-js-log.js";
 import { type GrpcListener, listenGrpc } from "./grpc-listener.js";
 import type { Pipeline } from "./grpc-method.js";
-import { HealthState, healthHandlers } from "./health-service.js";
+import { createGrpcServer, SERVICE_NAMES } from "./grpc-server.js";
+import { HealthState } from "./health-service.js";
 import { authenticate } from "./interceptors/authenticate.js";
 import { limitStreams } from "./interceptors/limit-streams.js";
 import { observeCalls } from "./interceptors/observe-calls.js";
 import { refuseExpired } from "./interceptors/refuse-expired.js";
+import { requireVault } from "./interceptors/require-vault.js";
 import { dialAddress } from "./listen-address.js";
 import { createLogger } from "./logger.js";
 import { loadMasterKey } from "./master-key.js";
 import { checkDataDir } from "./private-files.js";
-import { ReflectionIndex, reflectionHandler } from "./reflection-service.js";
 import { requestIdSource } from "./request-id.js";
 import { resolveServerConfig, type ServerConfig, type ServerFlags } from "./server-config.js";
-import { transportGuard } from "./transport-guard.js";
-import {
-  applyHeaderLimits,
-  DEFAULT_TRANSPORT_LIMITS,
-  grpcServerOptions,
-  type TransportLimits,
-} from "./transport-limits.js";
-import { vaultServiceHandlers } from "./vault-service.js";
+import { followStorage, WRITES_HEALTH } from "./storage-health.js";
+import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./transport-limits.js";
 
 export { ADMIN_TOKEN_FILE };
 
@@ -49,13 +37,18 @@ export interface StartServerOptions extends ServerFlags {
   /** A logger to use instead of JSON lines on stdout. */
   readonly logger?: Logger;
   /** Group-commit tuning (batch size, queue bound). */
-  readonly writes?: WriteBatcherOptions;
-  /** Run writes on their own thread (default true); see openStorage. */
-  readonly writerThread?: boolean;
+  readonly writes?: GroupCommitOptions;
   /** How long shutdown waits for calls in flight. Default 10 s. */
   readonly shutdownGraceMs?: number;
   /** What one client may make the transport hold; see TransportLimits. */
   readonly transportLimits?: Partial<TransportLimits>;
+  /**
+   * This process is one of a `--workers` group on one SQLite file (the
+   * group's leader holds the data directory): set by `hexclave serve`.
+   */
+  readonly workerOf?: string;
+  /** Stops a start that is still waiting for its database (SIGTERM during start-up). */
+  readonly signal?: AbortSignal;
 }
 
 /** A running server. */
@@ -69,6 +62,8 @@ export interface RunningServer {
   /** Where the first admin token was written, if this start made one. */
   readonly adminTokenFile: string | undefined;
   readonly config: ServerConfig;
+  /** This process as the database's server registry knows it. */
+  readonly identity: ServerIdentity;
   /**
    * Graceful stop: reports NOT_SERVING, stops accepting calls, lets calls in
    * flight finish within the grace period (then cancels them), commits queued
@@ -77,19 +72,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const SERVICE_NAMES = [
-  "hexclave.v1.VaultService",
-  "hexclave.v1.AdminService",
-  "grpc.health.v1.Health",
-  "grpc.reflection.v1.ServerReflection",
-  "grpc.reflection.v1alpha.ServerReflection",
-] as const;
-
 /**
- * Starts the Hexclave gRPC server.
+ * Starts the Hexclave gRPC server. The listener comes up first, answering
+ * health NOT_SERVING (and every call UNAVAILABLE) while the server opens its
+ * database — PostgreSQL may take a while to be reachable; the server retries
+ * with backoff and says so in the log — then it serves.
  *
  * @throws Error if the configuration is invalid, the master key does not
- *   match the data, or the address cannot be bound.
+ *   match the data, the database is damaged or in use, or the address
+ *   cannot be bound.
  * @example
  * import { startServer } from "hexclave/server";
  * const server = await startServer({ listen: "127.0.0.1:0", dataDir: "/tmp/hx" });
@@ -108,100 +99,105 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const dirWarning = await checkDataDir(config.dataDir);
   if (dirWarning !== undefined) log.warn({ dataDir: config.dataDir }, dirWarning);
   const masterKey = await loadMasterKey(config, log);
-  const health = new HealthState(SERVICE_NAMES);
-  const storage = await openStorage({
-    ...config,
-    masterKey,
-    ...(options.writes === undefined ? {} : { writes: options.writes }),
-    ...(options.writerThread === undefined ? {} : { writerThread: options.writerThread }),
-    onWriterFailure: (err) => {
-      // Nothing can be written any more: stop taking traffic, keep answering why.
-      log.fatal({ err }, "the writer thread failed: writes fail until the server is restarted");
-      health.setAll(Serving.NOT_SERVING);
-    },
+  const identity = serverIdentity(options.workerOf);
+  const health = new HealthState([...SERVICE_NAMES, WRITES_HEALTH]);
+
+  let vault: Vault | undefined;
+  const openVaultOrThrow = (): Vault => {
+    if (vault === undefined) throw new Error("the vault is not open");
+    return vault;
+  };
+  const requestId = requestIdSource();
+  const observe = callLog(log);
+  const { server, pipeline } = createGrpcServer({
+    vault: openVaultOrThrow,
+    // The order is the design: docs/architecture.md, "The call pipeline".
+    interceptors: [
+      observeCalls(observe),
+      refuseExpired(),
+      requireVault(() => vault !== undefined),
+      authenticate({
+        authenticate: (header) => openVaultOrThrow().authenticator.authenticate(header),
+      }),
+      limitStreams(),
+    ],
+    requestId,
+    observe,
+    health,
+    limits,
   });
-  let vault: Vault;
+  const listener = await listenGrpc(server, {
+    listen: config.listen,
+    maxConnections: limits.maxConnections,
+  }).catch((error: unknown) => {
+    server.forceShutdown();
+    throw error;
+  });
+
+  let storage: Storage | undefined;
   let adminTokenFile: string | undefined;
   try {
+    storage = await openStorage({
+      dataDir: config.dataDir,
+      databaseUrl: config.databaseUrl,
+      poolSize: config.databasePoolSize,
+      masterKey,
+      server: identity,
+      shared: options.workerOf !== undefined,
+      ...(options.writes === undefined ? {} : { writes: options.writes }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      onRetry: (attempt, delayMs, err) =>
+        log.warn({ attempt, retryInMs: delayMs, err }, "waiting for the database"),
+      onWriterFailure: (err) => {
+        // Nothing can be written any more: stop taking traffic, keep answering why.
+        log.fatal({ err }, "the writer thread failed: writes fail until the server is restarted");
+        health.setAll(Serving.NOT_SERVING);
+      },
+    });
     vault = await openVault({
-      reads: storage.reads,
-      writes: storage.writes,
+      storage,
       masterKey,
       bootstrapAdminToken: config.adminToken,
       entryCacheBytes: config.entryCacheMb * 1024 * 1024,
       onBackgroundError: (err, context) => log.error({ err, context }, "background task failed"),
     });
-    adminTokenFile =
-      config.adminToken === undefined
-        ? await ensureFirstAdminToken(vault, config.dataDir, log)
-        : undefined;
-  } catch (error) {
-    await storage.close();
-    throw error;
-  }
-
-  const requestId = requestIdSource();
-  const observe = callLog(log);
-  const pipeline: Pipeline = {
-    // The order is the design: docs/architecture.md, "The call pipeline".
-    interceptors: [
-      observeCalls(observe),
-      refuseExpired(),
-      authenticate(vault.authenticator),
-      limitStreams(),
-    ],
-    requestId,
-    inFlight: new Set(),
-  };
-  const server = new Server({
-    "grpc.max_receive_message_length": maxRequestMessageBytes,
-    "grpc.max_send_message_length": maxResponseMessageBytes,
-    ...grpcServerOptions(limits),
-    interceptors: [transportGuard({ requestId, observe })],
-  });
-  applyHeaderLimits(server, limits);
-  server.addService(VaultServiceService, vaultServiceHandlers(pipeline, vault.data));
-  server.addService(AdminServiceService, adminServiceHandlers(pipeline, vault.admin));
-  server.addService(HealthService, healthHandlers(health));
-  const reflection = reflectionHandler(new ReflectionIndex(SERVICE_NAMES));
-  server.addService(ReflectionV1, { serverReflectionInfo: reflection });
-  server.addService(ReflectionV1alpha, { serverReflectionInfo: reflection });
-
-  let listener: GrpcListener;
-  try {
-    listener = await listenGrpc(server, {
-      listen: config.listen,
-      maxConnections: limits.maxConnections,
-    });
+    if (config.adminToken === undefined && options.workerOf === undefined) {
+      adminTokenFile = await ensureFirstAdminToken(vault, config.dataDir, log);
+    }
   } catch (error) {
     server.forceShutdown();
-    await vault.close();
-    await storage.close();
+    await listener.close();
+    await vault?.close();
+    await storage?.close();
     throw error;
   }
-  health.setAll(Serving.SERVING);
-  const address = dialAddress(listener.boundAddress);
+  const openedStorage = storage;
+  const stopFollowing = followStorage(openedStorage, health, log);
+  if (openedStorage.condition === "ok") health.setAll(Serving.SERVING);
   log.info(
     {
       address: listener.boundAddress,
       dataDir: config.dataDir,
       storage: config.databaseUrl === undefined ? "sqlite" : "postgres",
+      server: identity.id,
     },
     "hexclave serving",
   );
 
   let closing: Promise<void> | undefined;
+  const opened = vault;
   return {
-    address,
+    address: dialAddress(listener.boundAddress),
     boundAddress: listener.boundAddress,
     port: listener.port,
     adminTokenFile,
     config,
+    identity,
     close() {
       closing ??= shutdown(
-        { server, listener, health, pipeline, vault, storage, log },
+        { server, listener, health, pipeline, vault: opened, storage: openedStorage, log },
         config.shutdownGraceMs,
-      );
+      ).finally(stopFollowing);
       return closing;
     },
   };

@@ -1,13 +1,29 @@
-import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
-import type { Dialect } from "./dialect.js";
+import {
+  type CreateTableBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  sql,
+} from "kysely";
+
+/** The column types and table options a dialect's adapter gives the migrations. */
+export interface ColumnTypes {
+  /** Raw bytes: "blob" (SQLite) or "bytea" (PostgreSQL). */
+  readonly bytes: "blob" | "bytea";
+  /** 64-bit integers: "integer" (SQLite) or "bigint" (PostgreSQL). */
+  readonly bigint: "integer" | "bigint";
+  /** Makes a table clustered on its primary key where the engine allows (SQLite: WITHOUT ROWID). */
+  readonly clusterOnKey: <T extends string, C extends string>(
+    table: CreateTableBuilder<T, C>,
+  ) => CreateTableBuilder<T, C>;
+}
 
 /**
  * The schema's history, oldest first. Migrations run in order on every start
  * and are never edited once released: a change is a new migration.
  */
-export function migrationProvider(dialect: Dialect): MigrationProvider {
-  const bytes = dialect === "postgres" ? "bytea" : "blob";
-  const bigint = dialect === "postgres" ? "bigint" : "integer";
+export function migrationProvider(types: ColumnTypes): MigrationProvider {
+  const { bytes, bigint } = types;
 
   const initial: Migration = {
     async up(db: Kysely<unknown>) {
@@ -43,7 +59,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         .addPrimaryKeyConstraint("store_secrets_pk", ["store_uid", "fingerprint"])
         .execute();
 
-      let entries = db.schema
+      const entries = db.schema
         .createTable("entries")
         .addColumn("store_uid", bytes, (c) => c.notNull())
         .addColumn("key_id", bytes, (c) => c.notNull())
@@ -53,8 +69,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         .addColumn("updated_at", bigint, (c) => c.notNull())
         .addPrimaryKeyConstraint("entries_pk", ["store_uid", "key_id"]);
       // Entries are only ever reached by primary key: cluster them on it.
-      if (dialect === "sqlite") entries = entries.modifyEnd(sql`without rowid`);
-      await entries.execute();
+      await types.clusterOnKey(entries).execute();
 
       await db.schema
         .createTable("tokens")
@@ -85,9 +100,54 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     },
   };
 
+  // Expiring entries and tokens; the servers using the database (so a second
+  // server on one SQLite file is detected even if its lock file was removed);
+  // the audit log, a hash chain per writing server.
+  const expiryServersAudit: Migration = {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("entries").addColumn("expires_at", bigint).execute();
+      await db.schema
+        .createIndex("entries_expiry")
+        .on("entries")
+        .column("expires_at")
+        .where(sql.ref("expires_at"), "is not", null)
+        .execute();
+      await db.schema.alterTable("tokens").addColumn("expires_at", bigint).execute();
+      await db.schema
+        .createTable("servers")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("group_id", "text", (c) => c.notNull())
+        .addColumn("host", "text", (c) => c.notNull())
+        .addColumn("pid", "integer", (c) => c.notNull())
+        .addColumn("started_at", bigint, (c) => c.notNull())
+        .addColumn("heartbeat_at", bigint, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("audit_log")
+        .addColumn("chain_id", "text", (c) => c.notNull())
+        .addColumn("seq", bigint, (c) => c.notNull())
+        .addColumn("at", bigint, (c) => c.notNull())
+        .addColumn("request_id", "text", (c) => c.notNull())
+        .addColumn("token_id", "text")
+        .addColumn("method", "text", (c) => c.notNull())
+        .addColumn("store_id", "text")
+        .addColumn("key_id_prefix", "text")
+        .addColumn("code", "integer", (c) => c.notNull())
+        .addColumn("reason", "text", (c) => c.notNull())
+        .addColumn("peer", "text", (c) => c.notNull())
+        .addColumn("client_identity", "text")
+        .addColumn("prev_hash", bytes, (c) => c.notNull())
+        .addColumn("hash", bytes, (c) => c.notNull())
+        .addPrimaryKeyConstraint("audit_log_pk", ["chain_id", "seq"])
+        .execute();
+      await db.schema.createIndex("audit_log_at").on("audit_log").column("at").execute();
+    },
+  };
+
   const migrations: Record<string, Migration> = {
     "0001_initial": initial,
     "0002_store_versions": storeVersions,
+    "0003_expiry_servers_audit": expiryServersAudit,
   };
   return { getMigrations: async () => migrations };
 }

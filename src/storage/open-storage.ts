@@ -1,76 +1,56 @@
-import { join } from "node:path";
-import { DataKeyRing } from "../vault/data-key-ring.js";
-import type { RepositoryReads } from "../vault/repository.js";
-import type { WriteBatcherOptions } from "../vault/write-batcher.js";
-import { InlineWriteExecutor, type WriteExecutor } from "../vault/write-executor.js";
-import { lockDataDir } from "./data-dir-lock.js";
-import { openRepository, SQLITE_FILE_NAME, type StorageOptions } from "./open-repository.js";
-import { startWriterThread } from "./writer-thread.js";
+import type { Storage } from "../vault/storage-port.js";
+import type { GroupCommitOptions } from "./group-commit.js";
+import { openPostgresStorage } from "./postgres-storage.js";
+import type { ServerIdentity } from "./server-registry.js";
+import { openSqliteStorage } from "./sqlite-storage.js";
 
-/** The vault's storage: reads for the calls' thread, and where writes run. */
-export interface Storage {
-  readonly reads: RepositoryReads;
-  readonly writes: WriteExecutor;
-  /** Closes the writer (committing queued writes), then the read connection. */
-  close(): Promise<void>;
-}
-
-/** Options for {@link openStorage}. */
-export interface OpenStorageOptions extends StorageOptions {
+/** Where the data lives, and how this process shares it. */
+export interface OpenStorageOptions {
+  /** Directory of the embedded SQLite database (`hexclave.db`). */
+  readonly dataDir: string;
+  /** `postgres://…` to use PostgreSQL instead of the embedded SQLite. */
+  readonly databaseUrl?: string | undefined;
   readonly masterKey: Buffer;
-  readonly writes?: WriteBatcherOptions;
-  /**
-   * Run writes on a thread of their own (default): fsync and at-rest sealing
-   * then never stall the event loop that serves calls, and use the second
-   * core. False runs them on the calls' thread (one connection).
-   */
-  readonly writerThread?: boolean;
-  /** Told if the writer thread dies. */
+  /** This process, as the database's server registry and audit chains know it. */
+  readonly server: ServerIdentity;
+  /** SQLite only: other processes of this server's group use the same file (`--workers`). */
+  readonly shared?: boolean;
+  /** PostgreSQL only: connections at most. */
+  readonly poolSize?: number | undefined;
+  readonly writes?: GroupCommitOptions;
+  /** Stops waiting for an unreachable database at start. */
+  readonly signal?: AbortSignal;
+  /** Told about each failed attempt to reach the database at start. */
+  readonly onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
+  /** Told if a writer thread dies (SQLite). */
   readonly onWriterFailure?: (error: Error) => void;
 }
 
 /**
- * Takes the data directory, opens the database (migrating it) and starts the writer.
+ * Opens the configured database (migrating it) with the adapter for its
+ * kind: embedded SQLite in the data directory, or PostgreSQL.
  *
- * @throws Error if another server holds the directory, the database cannot be
- *   opened or migrated, or the writer cannot start.
+ * @throws Error if the database cannot be opened, is damaged, is in use by
+ *   another server (SQLite), or has a schema newer than this server.
  * @example
- * const storage = await openStorage({ dataDir: "./.hexclave", masterKey });
+ * const storage = await openStorage({ dataDir: "./.hexclave", masterKey, server: serverIdentity() });
  */
-export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
-  const lock = lockDataDir(options.dataDir);
-  let repository: Awaited<ReturnType<typeof openRepository>>;
-  try {
-    repository = await openRepository(options);
-  } catch (error) {
-    lock.release();
-    throw error;
+export function openStorage(options: OpenStorageOptions): Promise<Storage> {
+  const { masterKey, server, writes } = options;
+  const common = { masterKey, server, ...(writes === undefined ? {} : { writes }) };
+  if (options.databaseUrl !== undefined) {
+    return openPostgresStorage({
+      ...common,
+      url: options.databaseUrl,
+      ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }),
+    });
   }
-  let writes: WriteExecutor;
-  try {
-    writes =
-      options.writerThread === false
-        ? new InlineWriteExecutor(repository, new DataKeyRing(options.masterKey), options.writes)
-        : await startWriterThread({
-            path: join(options.dataDir, SQLITE_FILE_NAME),
-            masterKey: options.masterKey,
-            ...(options.writes === undefined ? {} : { writes: options.writes }),
-            ...(options.onWriterFailure === undefined
-              ? {}
-              : { onFailure: options.onWriterFailure }),
-          });
-  } catch (error) {
-    await repository.close();
-    lock.release();
-    throw error;
-  }
-  return {
-    reads: repository,
-    writes,
-    async close() {
-      await writes.close();
-      await repository.close();
-      lock.release();
-    },
-  };
+  return openSqliteStorage({
+    ...common,
+    dataDir: options.dataDir,
+    ...(options.shared === undefined ? {} : { shared: options.shared }),
+    ...(options.onWriterFailure === undefined ? {} : { onWriterFailure: options.onWriterFailure }),
+  });
 }

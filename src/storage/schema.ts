@@ -1,12 +1,16 @@
 /**
  * The tables as kysely sees them. Dialect-neutral types only: raw bytes,
- * integers (Unix milliseconds for times, 0/1 for flags) and text.
+ * integers (Unix milliseconds for times, 0/1 for flags) and text. The
+ * PostgreSQL driver returns 64-bit integers as strings, so readers convert
+ * every integer column with Number().
  */
 export interface Database {
   stores: StoresTable;
   store_secrets: StoreSecretsTable;
   entries: EntriesTable;
   tokens: TokensTable;
+  servers: ServersTable;
+  audit_log: AuditLogTable;
 }
 
 export interface StoresTable {
@@ -42,6 +46,8 @@ export interface EntriesTable {
   blob: Buffer;
   version: number;
   updated_at: number;
+  /** When the entry stops existing; null: never. */
+  expires_at: number | null;
 }
 
 export interface TokensTable {
@@ -55,4 +61,36 @@ export interface TokensTable {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** When the token stops working; null: never. */
+  expires_at: number | null;
+}
+
+/** The servers using this database, and when each was last seen alive. */
+export interface ServersTable {
+  /** One id per server process and start. */
+  id: string;
+  /** Servers of one `--workers` group share it. */
+  group_id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  heartbeat_at: number;
+}
+
+/** The audit log: hash chains, one per writing server process (docs/audit.md). */
+export interface AuditLogTable {
+  chain_id: string;
+  seq: number;
+  at: number;
+  request_id: string;
+  token_id: string | null;
+  method: string;
+  store_id: string | null;
+  key_id_prefix: string | null;
+  code: number;
+  reason: string;
+  peer: string;
+  client_identity: string | null;
+  prev_hash: Buffer;
+  hash: Buffer;
 }

@@ -1,6 +1,17 @@
 import { closeSync, openSync } from "node:fs";
 import BetterSqlite3 from "better-sqlite3";
-import type { SqliteDatabase, SqliteStatement } from "kysely";
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  type SqliteStatement,
+} from "kysely";
+import type { Database } from "./schema.js";
 
 /** Prepared statements kept per connection; query shapes are few, IN-lists add some. */
 const STATEMENT_CACHE_SIZE = 512;
@@ -57,4 +68,40 @@ export function openSqlite(
       raw.close();
     },
   };
+}
+
+/**
+ * A kysely handle on one SQLite file, opened as {@link openSqlite} opens it.
+ * Its transactions begin IMMEDIATE: a write transaction takes SQLite's write
+ * lock before it reads, so a transaction that reads, checks and writes can
+ * never find the database changed under it by another process (a deferred
+ * transaction would fail with SQLITE_BUSY_SNAPSHOT instead). Migrations are
+ * the caller's business.
+ *
+ * @example
+ * const db = openSqliteKysely("/data/hexclave.db");
+ */
+export function openSqliteKysely(path: string): Kysely<Database> {
+  return new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database: openSqlite(path) }),
+  });
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
 }

@@ -1,5 +1,6 @@
+import type { StorageCondition } from "../vault/storage-port.js";
 import { isVaultError, VaultError, type VaultErrorReason } from "../vault/vault-error.js";
-import type { WriteCommand } from "../vault/write-command.js";
+import type { WriteCommand } from "../vault/write-commands.js";
 
 /** What the calls' thread posts to the writer thread. */
 export type ToWriter =
@@ -15,6 +16,11 @@ export type WriterJob =
 export type FromWriter =
   | { readonly type: "ready" }
   | { readonly type: "results"; readonly results: readonly WriterResult[] }
+  | {
+      readonly type: "condition";
+      readonly condition: StorageCondition;
+      readonly cause: SerializedError | undefined;
+    }
   | { readonly type: "closed" };
 
 /** A job's outcome. */

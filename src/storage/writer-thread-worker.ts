@@ -1,10 +1,15 @@
 import { parentPort, workerData } from "node:worker_threads";
+import { sql } from "kysely";
+import { AuditChain } from "../vault/audit-chain.js";
 import { DataKeyRing } from "../vault/data-key-ring.js";
-import type { WriteBatcherOptions } from "../vault/write-batcher.js";
-import type { WriteCommand } from "../vault/write-command.js";
-import { InlineWriteExecutor } from "../vault/write-executor.js";
-import { KyselyRepository } from "./kysely-repository.js";
-import { openSqliteKysely } from "./open-repository.js";
+import type { StorageCondition } from "../vault/storage-port.js";
+import type { WriteCommand } from "../vault/write-commands.js";
+import { GroupCommit, type GroupCommitOptions } from "./group-commit.js";
+import { HotReads } from "./kysely-reads.js";
+import { KyselyTransaction } from "./kysely-transaction.js";
+import { HEARTBEAT_MS, heartbeat, type ServerIdentity } from "./server-registry.js";
+import { openSqliteKysely } from "./sqlite-database.js";
+import { sqliteFailure } from "./sqlite-failures.js";
 import {
   exactBuffers,
   type FromWriter,
@@ -16,24 +21,50 @@ import {
 
 /**
  * The writer thread: owns the database's write connection and runs every
- * write command with group commit. Its fsyncs and at-rest sealing never
- * block the thread that serves calls.
+ * write command with group commit; its fsyncs and at-rest sealing never
+ * block the thread that serves calls. It also writes this server's
+ * heartbeat, which doubles as the probe that sees a full disk drain.
  */
 interface WriterData {
   readonly path: string;
   readonly masterKey: Uint8Array;
-  readonly writes: WriteBatcherOptions;
+  readonly writes: GroupCommitOptions;
+  readonly server: ServerIdentity;
 }
 
 const port = parentPort;
 if (port === null) throw new Error("writer-thread-worker.js runs only as a worker thread");
 const data = workerData as WriterData;
-const repository = new KyselyRepository(openSqliteKysely(data.path), "sqlite");
-const executor = new InlineWriteExecutor(
-  repository,
-  new DataKeyRing(Buffer.from(data.masterKey)),
+const db = openSqliteKysely(data.path);
+const hot = new HotReads(db);
+const keys = new DataKeyRing(Buffer.from(data.masterKey));
+const dialect = { lockTokensForBootstrap: async () => {} };
+let condition: StorageCondition = "ok";
+const report = (next: StorageCondition, cause: unknown): void => {
+  if (next === condition || condition === "corrupted") return;
+  condition = next;
+  post({
+    type: "condition",
+    condition: next,
+    cause: cause === undefined ? undefined : serializeError(cause),
+  });
+};
+const writes = new GroupCommit(
+  (work) => db.transaction().execute((tx) => work(new KyselyTransaction(tx, hot, dialect))),
+  { keys, audit: new AuditChain(data.server.id) },
+  sqliteFailure,
+  report,
   data.writes,
 );
+const beat = setInterval(() => {
+  heartbeat(db, data.server).then(
+    () => report("ok", undefined),
+    (error: unknown) => {
+      const failure = sqliteFailure(error);
+      if (failure.condition !== undefined) report(failure.condition, error);
+    },
+  );
+}, HEARTBEAT_MS);
 
 // Results leave in batches, one message per turn of the loop, like the jobs came in.
 let outbox: WriterResult[] = [];
@@ -59,22 +90,27 @@ const settle = (id: number, work: Promise<unknown>): void => {
     });
 };
 
+/** Folds the WAL into the database file and truncates it: old page images are gone. */
+async function scrub(): Promise<void> {
+  await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+}
+
 port.on("message", (message: ToWriter) => {
   if (message.type === "run") {
     for (const job of message.jobs) {
       settle(
         job.id,
-        "scrub" in job
-          ? executor.scrub()
-          : executor.run(reviveBuffers(job.command) as WriteCommand),
+        "scrub" in job ? scrub() : writes.submit(reviveBuffers(job.command) as WriteCommand),
       );
     }
     return;
   }
-  void executor
+  clearInterval(beat);
+  void writes
     .close()
-    .then(() => repository.close())
+    .then(() => db.destroy())
     .finally(() => {
+      keys.clear();
       flush();
       post({ type: "closed" });
     });

@@ -1,9 +1,11 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { overloaded, shuttingDown, type WriteBatcherOptions } from "../vault/write-batcher.js";
-import type { ResultOf, WriteCommand } from "../vault/write-command.js";
-import type { WriteExecutor } from "../vault/write-executor.js";
+import { overloaded, shuttingDown } from "../vault/storage-errors.js";
+import type { StorageCondition } from "../vault/storage-port.js";
+import type { WriteCommand, WriteResultOf } from "../vault/write-commands.js";
+import type { GroupCommitOptions } from "./group-commit.js";
+import type { ServerIdentity } from "./server-registry.js";
 import {
   deserializeError,
   exactBuffers,
@@ -18,9 +20,19 @@ export interface WriterThreadOptions {
   /** The SQLite file. */
   readonly path: string;
   readonly masterKey: Buffer;
-  readonly writes?: WriteBatcherOptions;
+  readonly writes?: GroupCommitOptions;
+  readonly server: ServerIdentity;
+  /** Told of every change in the database's condition the writer sees. */
+  readonly onCondition: (condition: StorageCondition, cause: unknown) => void;
   /** Told if the writer thread dies: no write can succeed after that. */
   readonly onFailure?: (error: Error) => void;
+}
+
+/** Where an adapter's writes go. */
+export interface WriteQueue {
+  submit<C extends WriteCommand>(command: C): Promise<WriteResultOf<C>>;
+  scrub(): Promise<void>;
+  close(): Promise<void>;
 }
 
 interface Pending {
@@ -37,9 +49,14 @@ interface Pending {
  * @example
  * const writes = await startWriterThread({ path: "/data/hexclave.db", masterKey });
  */
-export async function startWriterThread(options: WriterThreadOptions): Promise<WriteExecutor> {
+export async function startWriterThread(options: WriterThreadOptions): Promise<WriteQueue> {
   const worker = new Worker(workerPath(), {
-    workerData: { path: options.path, masterKey: options.masterKey, writes: options.writes ?? {} },
+    workerData: {
+      path: options.path,
+      masterKey: options.masterKey,
+      writes: options.writes ?? {},
+      server: options.server,
+    },
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
@@ -53,7 +70,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
   return new WriterThread(worker, options);
 }
 
-class WriterThread implements WriteExecutor {
+class WriterThread implements WriteQueue {
   readonly #worker: Worker;
   readonly #maxQueued: number;
   readonly #pending = new Map<number, Pending>();
@@ -67,6 +84,12 @@ class WriterThread implements WriteExecutor {
     this.#worker = worker;
     this.#maxQueued = options.writes?.maxQueued ?? 10_000;
     worker.on("message", (message: FromWriter) => {
+      if (message.type === "condition") {
+        options.onCondition(
+          message.condition,
+          message.cause === undefined ? undefined : deserializeError(message.cause),
+        );
+      }
       if (message.type === "results") {
         for (const result of message.results) {
           const pending = this.#pending.get(result.id);
@@ -88,8 +111,10 @@ class WriterThread implements WriteExecutor {
     worker.on("exit", (code) => fail(new Error(`the writer thread exited (code ${code})`)));
   }
 
-  run<C extends WriteCommand>(command: C): Promise<ResultOf<C>> {
-    return this.#enqueue((id) => ({ id, command: exactBuffers(command) })) as Promise<ResultOf<C>>;
+  submit<C extends WriteCommand>(command: C): Promise<WriteResultOf<C>> {
+    return this.#enqueue((id) => ({ id, command: exactBuffers(command) })) as Promise<
+      WriteResultOf<C>
+    >;
   }
 
   async scrub(): Promise<void> {

@@ -7,11 +7,10 @@ import { type Caller, requireAdmin } from "./caller.js";
 import { describe } from "./data-plane.js";
 import type { EntryCache } from "./entry-cache.js";
 import { limits } from "./limits.js";
-import type { GrantRow, RepositoryReads, StoreRow } from "./repository.js";
+import type { GrantRow, Storage, StorageReads, StoreRow } from "./storage-port.js";
 import type { StoreDirectory } from "./store-directory.js";
 import { VaultError } from "./vault-error.js";
 import { type StoreView, storeView, type TokenView, tokenView } from "./views.js";
-import type { WriteExecutor } from "./write-executor.js";
 
 /** Arguments of {@link AdminPlane.createToken}. */
 export interface CreateTokenInput {
@@ -22,10 +21,10 @@ export interface CreateTokenInput {
 
 /** What the admin plane needs. */
 export interface AdminPlaneDeps {
-  readonly reads: RepositoryReads;
+  readonly reads: StorageReads;
   readonly stores: StoreDirectory;
   readonly cache: EntryCache;
-  readonly writes: WriteExecutor;
+  readonly storage: Pick<Storage, "write" | "scrub">;
   readonly authenticator: Authenticator;
   readonly masterKey: Buffer;
   /** Purges a deleted store's rows in the background. */
@@ -84,7 +83,7 @@ export class AdminPlane {
       lastVersion: 0,
     };
     dataKey.fill(0);
-    await this.#deps.writes.run({ kind: "createStore", row });
+    await this.#deps.storage.write({ kind: "createStore", row });
     return storeView(row, []);
   }
 
@@ -121,14 +120,14 @@ export class AdminPlane {
   async deleteStore(caller: Caller, storeId: string): Promise<{ deletedEntryCount: number }> {
     requireAdmin(caller);
     const id = assertStoreId(storeId);
-    const { storeUid, entryCount } = await this.#deps.writes.run({
+    const { storeUid, entryCount } = await this.#deps.storage.write({
       kind: "destroyStoreKey",
       storeId: id,
     });
     this.#deps.stores.evict(id);
     this.#deps.cache.dropStore(storeUid);
     // Acknowledge only once old copies of the wrapped key are gone from the database files too.
-    await this.#deps.writes.scrub();
+    await this.#deps.storage.scrub();
     this.#deps.purge(storeUid);
     return { deletedEntryCount: entryCount };
   }
@@ -155,8 +154,9 @@ export class AdminPlane {
       createdAt: Date.now(),
       lastUsedAt: null,
       revokedAt: null,
+      expiresAt: null,
     };
-    await this.#deps.writes.run({ kind: "insertToken", row, onlyIfNone: false });
+    await this.#deps.storage.write({ kind: "insertToken", row, onlyIfNone: false });
     // Usable through this server at once; through others within the token table's refresh.
     this.#deps.authenticator.forget();
     return { view: tokenView(row), token: made.token };
@@ -186,7 +186,7 @@ export class AdminPlane {
         `"token_id" must be 16 hex characters (see "hexclave tokens list"), got ${JSON.stringify(tokenId.slice(0, 40))}`,
       );
     }
-    const row = await this.#deps.writes.run({ kind: "revokeToken", tokenId });
+    const row = await this.#deps.storage.write({ kind: "revokeToken", tokenId });
     this.#deps.authenticator.forget();
     return tokenView(row);
   }

@@ -1,8 +1,7 @@
 import { bearerToken, hashTokenSecret, parseAccessToken, sameHash } from "./access-token.js";
 import { type Caller, callerOf } from "./caller.js";
-import type { RepositoryReads, TokenRow } from "./repository.js";
+import type { Storage, StorageReads, TokenRow } from "./storage-port.js";
 import { VaultError } from "./vault-error.js";
-import type { WriteExecutor } from "./write-executor.js";
 
 /** Options for {@link Authenticator}. */
 export interface AuthenticatorOptions {
@@ -52,8 +51,8 @@ interface TokenTable {
  * const caller = await authenticator.authenticate("Bearer hxk_…");
  */
 export class Authenticator {
-  readonly #reads: RepositoryReads;
-  readonly #writes: WriteExecutor;
+  readonly #reads: StorageReads;
+  readonly #storage: Pick<Storage, "write">;
   readonly #bootstrapHash: Buffer | undefined;
   readonly #maxStaleMs: number;
   readonly #touchIntervalMs: number;
@@ -67,9 +66,13 @@ export class Authenticator {
    */
   readonly #verified = new Map<string, { table: TokenTable; token: KnownToken }>();
 
-  constructor(reads: RepositoryReads, writes: WriteExecutor, options: AuthenticatorOptions = {}) {
+  constructor(
+    reads: StorageReads,
+    storage: Pick<Storage, "write">,
+    options: AuthenticatorOptions = {},
+  ) {
     this.#reads = reads;
-    this.#writes = writes;
+    this.#storage = storage;
     this.#bootstrapHash =
       options.bootstrapAdminToken === undefined
         ? undefined
@@ -190,7 +193,7 @@ export class Authenticator {
     const now = Date.now();
     if (now - token.touchedAt < this.#touchIntervalMs) return;
     token.touchedAt = now;
-    this.#writes.run({ kind: "touchTokens", ids: [token.row.id], at: now }).catch(() => {
+    this.#storage.write({ kind: "touchTokens", ids: [token.row.id], at: now }).catch(() => {
       token.touchedAt = 0;
     });
   }
@@ -213,6 +216,7 @@ const BOOTSTRAP: KnownToken = {
     createdAt: 0,
     lastUsedAt: null,
     revokedAt: null,
+    expiresAt: null,
   },
   caller: callerOf("bootstrap", true, []),
   touchedAt: 0,

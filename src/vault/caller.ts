@@ -1,4 +1,4 @@
-import type { GrantRow } from "./repository.js";
+import type { GrantRow } from "./storage-port.js";
 import { VaultError } from "./vault-error.js";
 
 /** Who is calling, as established from their access token. */

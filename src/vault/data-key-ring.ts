@@ -1,5 +1,5 @@
 import { unwrapDataKey } from "../crypto/at-rest.js";
-import type { StoreRow } from "./repository.js";
+import type { StoreRow } from "./storage-port.js";
 import { VaultError } from "./vault-error.js";
 
 /**

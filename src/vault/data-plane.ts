@@ -12,12 +12,11 @@ import type { EntryCache } from "./entry-cache.js";
 import type { EntryReader } from "./entry-reader.js";
 import { storeNotFound } from "./entry-rules.js";
 import { limits } from "./limits.js";
-import type { RepositoryReads, SecretRow } from "./repository.js";
 import { readAllowed, unknownSecret } from "./secret-policy.js";
+import type { SecretRow, Storage, StorageReads } from "./storage-port.js";
 import { bySecretHex, type LoadedStore, type StoreDirectory } from "./store-directory.js";
 import { VaultError } from "./vault-error.js";
 import { type EntryView, type StoreView, storeView } from "./views.js";
-import type { WriteExecutor } from "./write-executor.js";
 
 /** A key ref as it arrives, before validation. */
 export interface KeyRefInput {
@@ -53,19 +52,19 @@ export interface ListEntriesInput {
 
 /** What the data plane needs. */
 export interface DataPlaneDeps {
-  readonly reads: RepositoryReads;
+  readonly reads: StorageReads;
   readonly stores: StoreDirectory;
   readonly entries: EntryReader;
   readonly cache: EntryCache;
-  readonly writes: WriteExecutor;
+  readonly storage: Pick<Storage, "write">;
 }
 
 /**
  * The data plane's logic: opaque entries under opaque key ids, per-entry
  * versions with check-and-set, and the secret rules that tell a wrong secret
  * from a missing value. Every method checks the caller's access before it
- * looks the store up. Writes run as commands on the write executor (see
- * entry-commands.ts); their acknowledged results update the caches here.
+ * looks the store up. Writes run as commands in the storage's transactions
+ * (entry-writes.ts); their acknowledged results update the caches here.
  */
 export class DataPlane {
   readonly #deps: DataPlaneDeps;
@@ -160,7 +159,7 @@ export class DataPlane {
         fingerprints.map((fingerprint) => ({ keyId: Buffer.alloc(0), fingerprint })),
       );
     }
-    yield* this.#deps.entries.pages(store, { fingerprints, afterKeyId, limit }, signal);
+    yield* this.#deps.entries.pages(store, { fingerprints, afterKeyId, limit, now: 0 }, signal);
   }
 
   /**
@@ -177,7 +176,7 @@ export class DataPlane {
     const store = await this.#deps.stores.get(id);
     const sealed = assertSealedValue(input.sealedValue, store.row.maxValueBytes);
     const uid = store.row.uid;
-    const result = await this.#deps.writes.run({
+    const result = await this.#deps.storage.write({
       kind: "setValue",
       storeId: id,
       storeUid: uid,
@@ -185,6 +184,7 @@ export class DataPlane {
       previous,
       sealed,
       expected,
+      expiresAt: null,
     });
     // Views into the request; the cache copies what it keeps.
     const entry: EntryView = {
@@ -193,6 +193,7 @@ export class DataPlane {
       sealedValue: sealed,
       version: result.version,
       updatedAt: result.updatedAt,
+      expiresAt: null,
     };
     this.#deps.cache.written(uid, entry, result.removedKeyIds);
     this.#secretsChanged(uid, result.secrets);
@@ -210,7 +211,7 @@ export class DataPlane {
     const refs = keyAndPrevious(input);
     const expected = expectedVersion(input.expectedVersion);
     const store = await this.#deps.stores.get(id);
-    const result = await this.#deps.writes.run({
+    const result = await this.#deps.storage.write({
       kind: "deleteValue",
       storeId: id,
       storeUid: store.row.uid,
@@ -243,7 +244,7 @@ export class DataPlane {
         ? undefined
         : assertFingerprint(input.knownSecretFingerprint, "known_secret_fingerprint");
     const store = await this.#deps.stores.get(id);
-    const result = await this.#deps.writes.run({
+    const result = await this.#deps.storage.write({
       kind: "registerSecret",
       storeId: id,
       storeUid: store.row.uid,
@@ -268,7 +269,7 @@ export class DataPlane {
     requireAccess(caller, id, "write");
     const fingerprint = assertFingerprint(input.secretFingerprint, "secret_fingerprint");
     const store = await this.#deps.stores.get(id);
-    const result = await this.#deps.writes.run({
+    const result = await this.#deps.storage.write({
       kind: "retireSecret",
       storeId: id,
       storeUid: store.row.uid,
@@ -291,7 +292,7 @@ export class DataPlane {
 }
 
 /** Reads a store's view fresh from the database (counts change with every write). */
-export async function describe(reads: RepositoryReads, id: string): Promise<StoreView> {
+export async function describe(reads: StorageReads, id: string): Promise<StoreView> {
   const row = await reads.findStore(id);
   if (row === undefined) throw storeNotFound(id);
   return storeView(row, [...bySecretHex(await reads.listSecrets(row.uid)).values()]);

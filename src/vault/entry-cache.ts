@@ -49,11 +49,12 @@ export class EntryCache {
     return this.#bytes;
   }
 
-  /** The cached entry, marked as recently used. */
-  get(storeUid: Buffer, keyId: Buffer): EntryView | undefined {
+  /** The cached entry if it has not expired at `now`, marked as recently used. */
+  get(storeUid: Buffer, keyId: Buffer, now: number): EntryView | undefined {
     if (this.#maxBytes === 0) return undefined;
     const slot = this.#slots.get(slotKey(storeUid, keyId));
     if (slot === undefined) return undefined;
+    if (slot.expiresAt !== null && slot.expiresAt <= now) return undefined;
     slot.used = true;
     return viewOf(slot);
   }
@@ -124,6 +125,7 @@ interface Slot {
   readonly bytes: Buffer;
   readonly version: number;
   readonly updatedAt: number;
+  readonly expiresAt: number | null;
   /** Read since the last sweep passed it. */
   used: boolean;
 }
@@ -138,7 +140,13 @@ function slotOf(entry: EntryView): Slot {
   entry.keyId.copy(bytes, 0);
   entry.fingerprint.copy(bytes, KEY_ID_BYTES);
   entry.sealedValue.copy(bytes, KEY_ID_BYTES + FINGERPRINT_BYTES);
-  return { bytes, version: entry.version, updatedAt: entry.updatedAt, used: false };
+  return {
+    bytes,
+    version: entry.version,
+    updatedAt: entry.updatedAt,
+    expiresAt: entry.expiresAt,
+    used: false,
+  };
 }
 
 function viewOf(slot: Slot): EntryView {
@@ -149,6 +157,7 @@ function viewOf(slot: Slot): EntryView {
     sealedValue: bytes.subarray(KEY_ID_BYTES + FINGERPRINT_BYTES),
     version: slot.version,
     updatedAt: slot.updatedAt,
+    expiresAt: slot.expiresAt,
   };
 }
 

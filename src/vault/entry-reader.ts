@@ -3,7 +3,7 @@ import type { ValidKeyRef } from "./assertions.js";
 import type { EntryCache } from "./entry-cache.js";
 import { newest, uniqueKeyIds } from "./entry-rules.js";
 import { limits } from "./limits.js";
-import type { EntryListQuery, EntryRow, RepositoryReads } from "./repository.js";
+import type { EntryListQuery, EntryRow, StorageReads } from "./storage-port.js";
 import type { LoadedStore } from "./store-directory.js";
 import { VaultError } from "./vault-error.js";
 import { type EntryView, entryView } from "./views.js";
@@ -13,10 +13,10 @@ import { type EntryView, entryView } from "./views.js";
  * database with the at-rest layer opened (and the result offered to the cache).
  */
 export class EntryReader {
-  readonly #reads: RepositoryReads;
+  readonly #reads: StorageReads;
   readonly #cache: EntryCache;
 
-  constructor(reads: RepositoryReads, cache: EntryCache) {
+  constructor(reads: StorageReads, cache: EntryCache) {
     this.#reads = reads;
     this.#cache = cache;
   }
@@ -24,13 +24,14 @@ export class EntryReader {
   /** The newest copy among the refs' entries, or undefined. */
   async newest(store: LoadedStore, refs: readonly ValidKeyRef[]): Promise<EntryView | undefined> {
     const uid = store.row.uid;
+    const now = Date.now();
     // A hit is conclusive only for a single ref: another copy could be newer.
     if (refs.length === 1) {
-      const hit = this.#cache.get(uid, (refs[0] as ValidKeyRef).keyId);
+      const hit = this.#cache.get(uid, (refs[0] as ValidKeyRef).keyId, now);
       if (hit !== undefined) return hit;
     }
     const epoch = this.#cache.epoch;
-    const rows = await this.#reads.getEntries(uid, uniqueKeyIds(refs));
+    const rows = await this.#reads.getEntries(uid, uniqueKeyIds(refs), now);
     const row = newest(rows);
     if (row === undefined) return undefined;
     const entry = open(store, row);
@@ -41,17 +42,18 @@ export class EntryReader {
   /** Every ref's entry that exists, in request order, each once. */
   async all(store: LoadedStore, refs: readonly ValidKeyRef[]): Promise<EntryView[]> {
     const uid = store.row.uid;
+    const now = Date.now();
     const keyIds = uniqueKeyIds(refs);
     const found = new Map<string, EntryView>();
     const missing: Buffer[] = [];
     for (const keyId of keyIds) {
-      const hit = this.#cache.get(uid, keyId);
+      const hit = this.#cache.get(uid, keyId, now);
       if (hit === undefined) missing.push(keyId);
       else found.set(keyId.toString("latin1"), hit);
     }
     if (missing.length > 0) {
       const epoch = this.#cache.epoch;
-      for (const row of await this.#reads.getEntries(uid, missing)) {
+      for (const row of await this.#reads.getEntries(uid, missing, now)) {
         const entry = open(store, row);
         this.#cache.offer(uid, entry, epoch);
         found.set(row.keyId.toString("latin1"), entry);
@@ -98,6 +100,7 @@ export class EntryReader {
         ...query,
         afterKeyId: after,
         limit: want,
+        now: Date.now(),
       });
       for (const row of rows) {
         const entry = open(store, row);

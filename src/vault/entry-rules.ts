@@ -1,6 +1,6 @@
 import { AT_REST_OVERHEAD } from "../crypto/at-rest.js";
 import type { ValidKeyRef } from "./assertions.js";
-import type { EntryRow } from "./repository.js";
+import type { EntryRow } from "./storage-port.js";
 import { VaultError } from "./vault-error.js";
 
 /**

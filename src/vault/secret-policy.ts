@@ -1,5 +1,5 @@
 import type { ValidKeyRef } from "./assertions.js";
-import type { SecretRow } from "./repository.js";
+import type { SecretRow } from "./storage-port.js";
 import { VaultError } from "./vault-error.js";
 
 /**

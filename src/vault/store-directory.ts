@@ -1,5 +1,5 @@
 import type { DataKeyRing } from "./data-key-ring.js";
-import type { RepositoryReads, SecretRow, StoreRow } from "./repository.js";
+import type { SecretRow, StorageReads, StoreRow } from "./storage-port.js";
 import { VaultError } from "./vault-error.js";
 
 /** A live store with its data key unwrapped, as the hot path needs it. */
@@ -30,13 +30,13 @@ export interface StoreDirectoryOptions {
  * const store = await directory.get("oauth-tokens");
  */
 export class StoreDirectory {
-  readonly #reads: RepositoryReads;
+  readonly #reads: StorageReads;
   readonly #keys: DataKeyRing;
   readonly #ttlMs: number;
   readonly #cache = new Map<string, LoadedStore>();
   readonly #loading = new Map<string, Promise<LoadedStore>>();
 
-  constructor(reads: RepositoryReads, keys: DataKeyRing, options: StoreDirectoryOptions = {}) {
+  constructor(reads: StorageReads, keys: DataKeyRing, options: StoreDirectoryOptions = {}) {
     this.#reads = reads;
     this.#keys = keys;
     this.#ttlMs = options.cacheTtlMs ?? 5_000;

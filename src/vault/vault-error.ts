@@ -38,8 +38,11 @@ export type VaultErrorReason =
   // DEADLINE_EXCEEDED / CANCELLED: the caller stopped waiting before the call finished.
   | "DEADLINE_EXCEEDED"
   | "CANCELLED"
-  // UNAVAILABLE: the server is going away; retry elsewhere or later.
+  // RESOURCE_EXHAUSTED too: the database's disk is full; reads go on, writes wait for space.
+  | "DISK_FULL"
+  // UNAVAILABLE: the server is going away, or its database is unreachable; retry later.
   | "SHUTTING_DOWN"
+  | "STORAGE_UNAVAILABLE"
   // DATA_LOSS: stored bytes failed their integrity check.
   | "DATA_CORRUPTED"
   // INTERNAL: a bug or an environment failure; details only in the server log.

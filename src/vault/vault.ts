@@ -6,32 +6,29 @@ import { DataKeyRing } from "./data-key-ring.js";
 import { DataPlane } from "./data-plane.js";
 import { EntryCache } from "./entry-cache.js";
 import { EntryReader } from "./entry-reader.js";
-import type { RepositoryReads } from "./repository.js";
+import type { Storage, StorageReads } from "./storage-port.js";
 import { StoreDirectory } from "./store-directory.js";
-import type { WriteExecutor } from "./write-executor.js";
 
 /** Options for {@link openVault}. */
 export interface VaultOptions {
-  /** Reads for the calls' thread. */
-  readonly reads: RepositoryReads;
-  /** Where writes run (this thread, or the writer thread). */
-  readonly writes: WriteExecutor;
+  readonly storage: Storage;
   /** 32 bytes; wraps every store's data key. */
   readonly masterKey: Buffer;
   /** An operator-given admin token (HEXCLAVE_ADMIN_TOKEN), never stored. */
   readonly bootstrapAdminToken?: string | undefined;
-  /** How long tokens and stores are trusted from memory; see Authenticator and StoreDirectory. */
-  readonly cacheTtlMs?: number;
   /**
    * Bytes of recently used entries kept in memory (see EntryCache); 0 turns
-   * the cache off, as a server sharing its database with other writers must.
+   * the cache off. Ignored (off) when the storage is shared with other
+   * processes: their writes would make it stale.
    */
   readonly entryCacheBytes: number;
-  /** Told about background failures (store purges), which have no caller to tell. */
+  /** Told about background failures (store purges, expiry sweeps), which have no caller to tell. */
   readonly onBackgroundError?: (error: unknown, context: string) => void;
+  /** How often expired entries are swept. Default 5 s. */
+  readonly sweepIntervalMs?: number;
 }
 
-/** The vault: both planes over one set of reads, one write executor and one set of caches. */
+/** The vault: both planes over one storage and one set of caches. */
 export interface Vault {
   readonly data: DataPlane;
   readonly admin: AdminPlane;
@@ -45,28 +42,34 @@ export interface Vault {
    * @throws Error if `token` is not a well-formed access token.
    */
   adoptFirstAdminToken(token: string): Promise<boolean>;
-  /** Stops purges, commits queued writes, zeroes keys. The reads stay open. */
+  /** Stops background work (purges, sweeps, refreshes) and zeroes keys. The storage stays open. */
   close(): Promise<void>;
 }
 
 /** Rows purged per transaction when a deleted store is cleaned up: short transactions keep writes flowing. */
 const PURGE_CHUNK = 2000;
+/** Expired entries deleted per transaction by the sweeper. */
+const SWEEP_CHUNK = 1000;
 
 /**
- * Assembles the vault and resumes unfinished store purges.
+ * Assembles the vault, resumes unfinished store purges and starts the
+ * expiry sweeper.
  *
  * @throws Error if the master key is not the one existing stores were written with.
  * @example
- * const vault = await openVault({ reads, writes, masterKey, entryCacheBytes: 32 << 20 });
+ * const vault = await openVault({ storage, masterKey, entryCacheBytes: 32 << 20 });
  */
 export async function openVault(options: VaultOptions): Promise<Vault> {
-  const { reads, writes, masterKey } = options;
+  const { storage, masterKey } = options;
+  const reads = storage.reads;
   await assertMasterKeyMatches(reads, masterKey);
-  const ttl = options.cacheTtlMs === undefined ? {} : { cacheTtlMs: options.cacheTtlMs };
+  // Another process's writes are seen within a second: that bounds how late a
+  // deleted store or a retired secret is noticed here (docs/storage.md).
+  const ttl = storage.shared ? { cacheTtlMs: 1_000 } : {};
   const keys = new DataKeyRing(masterKey);
   const stores = new StoreDirectory(reads, keys, ttl);
-  const cache = new EntryCache(options.entryCacheBytes);
-  const authenticator = new Authenticator(reads, writes, {
+  const cache = new EntryCache(storage.shared ? 0 : options.entryCacheBytes);
+  const authenticator = new Authenticator(reads, storage, {
     bootstrapAdminToken: options.bootstrapAdminToken,
   });
   const report = options.onBackgroundError ?? (() => {});
@@ -74,7 +77,7 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
   const purges = new Set<Promise<void>>();
 
   const purge = (storeUid: Buffer): void => {
-    const running = purgeStore(writes, storeUid, stopping.signal)
+    const running = purgeStore(storage, storeUid, stopping.signal)
       .catch((error: unknown) => {
         if (!stopping.signal.aborted) report(error, "store purge");
       })
@@ -87,10 +90,11 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
     stores,
     entries: new EntryReader(reads, cache),
     cache,
-    writes,
+    storage,
   });
-  const admin = new AdminPlane({ reads, stores, cache, writes, authenticator, masterKey, purge });
+  const admin = new AdminPlane({ reads, stores, cache, storage, authenticator, masterKey, purge });
   for (const uid of await reads.listDeletedStoreUids()) purge(uid);
+  const sweeper = startSweeper(storage, cache, options.sweepIntervalMs ?? 5_000, report);
 
   return {
     data,
@@ -111,14 +115,17 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
         createdAt: Date.now(),
         lastUsedAt: null,
         revokedAt: null,
+        expiresAt: null,
       };
-      return writes.run({ kind: "insertToken", row, onlyIfNone: true });
+      const stored = await storage.write({ kind: "insertToken", row, onlyIfNone: true });
+      if (stored) authenticator.forget();
+      return stored;
     },
     async close() {
       stopping.abort();
+      clearInterval(sweeper);
       authenticator.close();
       await Promise.allSettled([...purges]);
-      await writes.close();
       stores.clear();
       cache.clear();
       keys.clear();
@@ -126,21 +133,54 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
   };
 }
 
-async function purgeStore(
-  writes: WriteExecutor,
-  storeUid: Buffer,
-  signal: AbortSignal,
-): Promise<void> {
+async function purgeStore(storage: Storage, storeUid: Buffer, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
-    const purged = await writes.run({ kind: "purgeEntries", storeUid, limit: PURGE_CHUNK });
+    const purged = await storage.write({ kind: "purgeEntries", storeUid, limit: PURGE_CHUNK });
     if (purged === 0) break;
   }
   if (signal.aborted) return;
-  await writes.run({ kind: "deleteStoreRows", storeUid });
-  await writes.scrub();
+  await storage.write({ kind: "deleteStoreRows", storeUid });
+  await storage.scrub();
 }
 
-async function assertMasterKeyMatches(reads: RepositoryReads, masterKey: Buffer): Promise<void> {
+/**
+ * Deletes expired entries in the background, a bounded batch per transaction
+ * until none is left, every `intervalMs`. Reads never return an expired
+ * entry whether or not it has been swept yet.
+ */
+function startSweeper(
+  storage: Storage,
+  cache: EntryCache,
+  intervalMs: number,
+  report: (error: unknown, context: string) => void,
+): NodeJS.Timeout {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running || storage.condition !== "ok") return;
+    running = true;
+    void (async () => {
+      try {
+        for (;;) {
+          const { swept, removed } = await storage.write({
+            kind: "sweepExpired",
+            now: Date.now(),
+            limit: SWEEP_CHUNK,
+          });
+          for (const { storeUid, keyId } of removed) cache.written(storeUid, undefined, [keyId]);
+          if (swept < SWEEP_CHUNK) break;
+        }
+      } catch (error) {
+        report(error, "expiry sweep");
+      } finally {
+        running = false;
+      }
+    })();
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}
+
+async function assertMasterKeyMatches(reads: StorageReads, masterKey: Buffer): Promise<void> {
   const id = masterKeyId(masterKey);
   const mismatched = (await reads.listStores()).filter((s) => !s.masterKeyId.equals(id));
   if (mismatched.length > 0) {

@@ -1,4 +1,4 @@
-import type { EntryRow, GrantRow, SecretRow, StoreRow, TokenRow } from "./repository.js";
+import type { EntryRow, GrantRow, SecretRow, StoreRow, TokenRow } from "./storage-port.js";
 
 /** A store as callers see it: public parameters and counts, never its key. */
 export interface StoreView {
@@ -19,6 +19,8 @@ export interface EntryView {
   readonly sealedValue: Buffer;
   readonly version: number;
   readonly updatedAt: number;
+  /** When the entry expires; null: never. */
+  readonly expiresAt: number | null;
 }
 
 /** A token's public record: never its hash. */
@@ -30,6 +32,7 @@ export interface TokenView {
   readonly createdAt: number;
   readonly lastUsedAt: number | null;
   readonly revokedAt: number | null;
+  readonly expiresAt: number | null;
 }
 
 /** Builds a {@link StoreView}. */
@@ -54,6 +57,7 @@ export function entryView(row: EntryRow, sealedValue: Buffer): EntryView {
     sealedValue,
     version: row.version,
     updatedAt: row.updatedAt,
+    expiresAt: row.expiresAt,
   };
 }
 
@@ -67,5 +71,6 @@ export function tokenView(row: TokenRow): TokenView {
     createdAt: row.createdAt,
     lastUsedAt: row.lastUsedAt,
     revokedAt: row.revokedAt,
+    expiresAt: row.expiresAt,
   };
 }

@@ -259,6 +259,7 @@ describe("an interrupted purge", () => {
         blob: randomBytes(64),
         version: 1,
         updated_at: Date.now(),
+        expires_at: null,
       })),
     );
 

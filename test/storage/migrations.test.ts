@@ -5,9 +5,11 @@ import { join } from "node:path";
 import { Kysely, Migrator, SqliteDialect } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrationProvider } from "../../src/storage/migrations.js";
-import { openRepository, SQLITE_FILE_NAME } from "../../src/storage/open-repository.js";
+import { openStorage } from "../../src/storage/open-storage.js";
 import type { Database } from "../../src/storage/schema.js";
+import { serverIdentity } from "../../src/storage/server-registry.js";
 import { openSqlite } from "../../src/storage/sqlite-database.js";
+import { SQLITE_COLUMN_TYPES, SQLITE_FILE_NAME } from "../../src/storage/sqlite-storage.js";
 
 /**
  * A server started on a database written by an earlier version migrates it
@@ -26,7 +28,7 @@ describe("migrations", () => {
     const db = new Kysely<Database>({
       dialect: new SqliteDialect({ database: openSqlite(join(dataDir, SQLITE_FILE_NAME)) }),
     });
-    const migrator = new Migrator({ db, provider: migrationProvider("sqlite") });
+    const migrator = new Migrator({ db, provider: migrationProvider(SQLITE_COLUMN_TYPES) });
     expect((await migrator.migrateTo("0001_initial")).error).toBeUndefined();
     const uid = randomBytes(16);
     const store = {
@@ -61,11 +63,15 @@ describe("migrations", () => {
     }
     await db.destroy();
 
-    const repository = await openRepository({ dataDir });
+    const storage = await openStorage({
+      dataDir,
+      masterKey: randomBytes(32),
+      server: serverIdentity(),
+    });
     try {
-      expect((await repository.findStore("old"))?.lastVersion).toBe(7);
+      expect((await storage.reads.findStore("old"))?.lastVersion).toBe(7);
     } finally {
-      await repository.close();
+      await storage.close();
     }
   });
 });

@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openRepository } from "../../src/storage/open-repository.js";
+import { openStorage } from "../../src/storage/open-storage.js";
+import { serverIdentity } from "../../src/storage/server-registry.js";
 import { callerOf } from "../../src/vault/caller.js";
-import { DataKeyRing } from "../../src/vault/data-key-ring.js";
-import type { Repository } from "../../src/vault/repository.js";
+import type { Storage } from "../../src/vault/storage-port.js";
 import { openVault, type Vault } from "../../src/vault/vault.js";
 import { isVaultError } from "../../src/vault/vault-error.js";
-import { InlineWriteExecutor } from "../../src/vault/write-executor.js";
+import { countingStorage } from "../support/counting-storage.js";
 import {
   bearer,
   call,
@@ -313,28 +313,17 @@ const HOSTILE_STORE_IDS = [
 
 describe("malformed store ids are refused before any query runs", () => {
   let dir: string;
-  let repository: Repository;
+  let storage: Storage;
   let vault: Vault;
   const queries: string[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "hexclave-injection-"));
-    const real = await openRepository({ dataDir: dir });
-    // Records every use of the database; methods run on the real repository.
-    repository = new Proxy(real, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target) as unknown;
-        if (typeof value !== "function") return value;
-        return (...args: unknown[]) => {
-          queries.push(String(prop));
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
     const masterKey = randomBytes(32);
+    storage = await openStorage({ dataDir: dir, masterKey, server: serverIdentity() });
+    // Records every use of the database; each goes to the real adapter.
     vault = await openVault({
-      reads: repository,
-      writes: new InlineWriteExecutor(repository, new DataKeyRing(masterKey)),
+      storage: countingStorage(storage, (what) => queries.push(what)),
       masterKey,
       entryCacheBytes: 0,
     });
@@ -342,7 +331,7 @@ describe("malformed store ids are refused before any query runs", () => {
 
   afterAll(async () => {
     await vault?.close();
-    await repository?.close();
+    await storage?.close();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -3,13 +3,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { openRepository } from "../../src/storage/open-repository.js";
+import { openStorage } from "../../src/storage/open-storage.js";
+import { serverIdentity } from "../../src/storage/server-registry.js";
 import { newAccessToken } from "../../src/vault/access-token.js";
 import { Authenticator } from "../../src/vault/authenticator.js";
-import { DataKeyRing } from "../../src/vault/data-key-ring.js";
-import type { Repository, RepositoryReads } from "../../src/vault/repository.js";
+import type { Storage, TokenRow } from "../../src/vault/storage-port.js";
 import { isVaultError } from "../../src/vault/vault-error.js";
-import { InlineWriteExecutor } from "../../src/vault/write-executor.js";
+import { countingStorage } from "../support/counting-storage.js";
 
 /**
  * Threat: probing for token ids. If an unknown id costs a database read and
@@ -21,31 +21,19 @@ import { InlineWriteExecutor } from "../../src/vault/write-executor.js";
  */
 
 let dataDir: string;
-let repo: Repository;
+let storage: Storage;
 let reads: number;
 let authenticator: Authenticator;
 
-/** The real repository, counting every read the authenticator makes. */
-function counted(inner: Repository): RepositoryReads {
-  return new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        reads += 1;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
-
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "hexclave-probe-"));
-  repo = await openRepository({ dataDir });
+  storage = await openStorage({ dataDir, masterKey: randomBytes(32), server: serverIdentity() });
   reads = 0;
-  const writes = new InlineWriteExecutor(repo, new DataKeyRing(randomBytes(32)));
+  const counted = countingStorage(storage, (what) => {
+    if (what !== "touchTokens") reads += 1;
+  });
   // No background refresh during the test: only calls can cause reads.
-  authenticator = new Authenticator(counted(repo), writes, {
+  authenticator = new Authenticator(counted.reads, counted, {
     refreshMs: 3_600_000,
     maxStaleMs: 3_600_000,
   });
@@ -53,9 +41,13 @@ beforeEach(async () => {
 
 afterEach(async () => {
   authenticator.close();
-  await repo.close();
+  await storage.close();
   await rm(dataDir, { recursive: true, force: true });
 });
+
+function insertToken(row: TokenRow): Promise<boolean> {
+  return storage.write({ kind: "insertToken", row, onlyIfNone: false });
+}
 
 async function refusal(authorization: string): Promise<{ reason: string; message: string }> {
   try {
@@ -69,18 +61,17 @@ async function refusal(authorization: string): Promise<{ reason: string; message
 
 it("1,000 made-up token ids cost one read of the token table, not one query each", async () => {
   const known = newAccessToken();
-  await repo.transaction((tx) =>
-    tx.insertToken({
-      id: known.id,
-      name: "known",
-      secretHash: known.secretHash,
-      admin: true,
-      grants: [],
-      createdAt: Date.now(),
-      lastUsedAt: null,
-      revokedAt: null,
-    }),
-  );
+  await insertToken({
+    id: known.id,
+    name: "known",
+    secretHash: known.secretHash,
+    admin: true,
+    grants: [],
+    createdAt: Date.now(),
+    lastUsedAt: null,
+    revokedAt: null,
+    expiresAt: null,
+  });
   for (let i = 0; i < 1000; i++) {
     const madeUp = newAccessToken().token;
     expect((await refusal(`Bearer ${madeUp}`)).reason).toBe("TOKEN_INVALID");
@@ -90,18 +81,17 @@ it("1,000 made-up token ids cost one read of the token table, not one query each
 
 it("answers a known id with a wrong secret exactly as an unknown id", async () => {
   const known = newAccessToken();
-  await repo.transaction((tx) =>
-    tx.insertToken({
-      id: known.id,
-      name: "known",
-      secretHash: known.secretHash,
-      admin: false,
-      grants: [{ storeId: "s", read: true, write: false }],
-      createdAt: Date.now(),
-      lastUsedAt: null,
-      revokedAt: null,
-    }),
-  );
+  await insertToken({
+    id: known.id,
+    name: "known",
+    secretHash: known.secretHash,
+    admin: false,
+    grants: [{ storeId: "s", read: true, write: false }],
+    createdAt: Date.now(),
+    lastUsedAt: null,
+    revokedAt: null,
+    expiresAt: null,
+  });
   const wrongSecret = `hxk_${known.id}_${randomBytes(32).toString("base64url")}`;
   const unknown = newAccessToken().token;
   expect(await refusal(`Bearer ${wrongSecret}`)).toEqual(await refusal(`Bearer ${unknown}`));

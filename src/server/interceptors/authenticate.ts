@@ -1,4 +1,8 @@
 import type { Authenticator } from "../../vault/authenticator.js";
+
+/** What authentication needs of the vault. */
+type Authenticates = Pick<Authenticator, "authenticate">;
+
 import { isVaultError, VaultError } from "../../vault/vault-error.js";
 import type { Interceptor } from "../call-pipeline.js";
 import { tokenIdOf } from "../token-id.js";
@@ -12,7 +16,7 @@ import { tokenIdOf } from "../token-id.js";
  * @example
  * chain([observe, authenticate(vault.authenticator)], handler);
  */
-export function authenticate(authenticator: Authenticator): Interceptor {
+export function authenticate(authenticator: Authenticates): Interceptor {
   return (next) => async (call) => {
     const header = call.metadata.get("authorization")[0];
     const authorization = typeof header === "string" ? header : undefined;

@@ -1,13 +1,12 @@
 import type { ValidKeyRef } from "./assertions.js";
-import type { DataKeyRing } from "./data-key-ring.js";
-import type { RepositoryTransaction, SecretRow, StoreRow, TokenRow } from "./repository.js";
-import type { WriteBatch } from "./write-batcher.js";
+import type { AuditRecord } from "./audit-record.js";
+import type { SecretRow, StoreRow, TokenRow } from "./storage-port.js";
 
 /**
- * Every write the vault makes, as plain data. A command carries everything its
- * transaction needs, so it can run in this thread or be posted to the writer
- * thread unchanged; the checks it makes inside the transaction are the ones
- * that must see committed state (versions, registered secrets, live stores).
+ * Every write the vault makes, as plain data. A command carries everything
+ * its transaction needs, so a storage adapter can run it in this thread, on a
+ * writer thread, or over a connection pool, unchanged. How each one runs
+ * inside a transaction is in write-batch.ts.
  */
 export type WriteCommand =
   | SetValueCommand
@@ -18,9 +17,12 @@ export type WriteCommand =
   | DestroyStoreKeyCommand
   | PurgeEntriesCommand
   | DeleteStoreRowsCommand
+  | SweepExpiredCommand
   | InsertTokenCommand
   | RevokeTokenCommand
-  | TouchTokensCommand;
+  | TouchTokensCommand
+  | RewrapStoreKeyCommand
+  | AppendAuditCommand;
 
 /** Writes one entry, removing it under previous key ids; registers the secret if allowed. */
 export interface SetValueCommand {
@@ -29,9 +31,12 @@ export interface SetValueCommand {
   readonly storeUid: Buffer;
   readonly key: ValidKeyRef;
   readonly previous: readonly ValidKeyRef[];
-  /** The client's envelope; sealed again at rest inside the command. */
+  /** The client's envelope; sealed again at rest inside the transaction. */
   readonly sealed: Buffer;
+  /** Check-and-set: the version the entry must be at (0: must not exist). */
   readonly expected: number | undefined;
+  /** When the entry expires; null: never. */
+  readonly expiresAt: number | null;
 }
 
 /** Deletes one entry under every given key id. */
@@ -85,6 +90,13 @@ export interface DeleteStoreRowsCommand {
   readonly storeUid: Buffer;
 }
 
+/** Deletes up to `limit` entries that expired by `now`, keeping counts right. */
+export interface SweepExpiredCommand {
+  readonly kind: "sweepExpired";
+  readonly now: number;
+  readonly limit: number;
+}
+
 /** Inserts a token; with onlyIfNone, only into a database without tokens (the first admin token). */
 export interface InsertTokenCommand {
   readonly kind: "insertToken";
@@ -105,6 +117,21 @@ export interface TouchTokensCommand {
   readonly at: number;
 }
 
+/** Re-wraps one store's data key under another master key (master-key rotation). */
+export interface RewrapStoreKeyCommand {
+  readonly kind: "rewrapStoreKey";
+  readonly storeUid: Buffer;
+  readonly fromMasterKeyId: Buffer;
+  readonly wrappedKey: Buffer;
+  readonly masterKeyId: Buffer;
+}
+
+/** Appends audit records (reads' records, refusals) in the next transaction. */
+export interface AppendAuditCommand {
+  readonly kind: "appendAudit";
+  readonly records: readonly AuditRecord[];
+}
+
 /** What each command resolves with: what the caller's thread must know or update after commit. */
 export interface WriteResults {
   setValue: {
@@ -122,23 +149,33 @@ export interface WriteResults {
   destroyStoreKey: { readonly storeUid: Buffer; readonly entryCount: number };
   purgeEntries: number;
   deleteStoreRows: undefined;
+  sweepExpired: {
+    readonly swept: number;
+    readonly removed: readonly { storeUid: Buffer; keyId: Buffer }[];
+  };
   insertToken: boolean;
   revokeToken: TokenRow;
   touchTokens: undefined;
+  rewrapStoreKey: boolean;
+  appendAudit: undefined;
 }
 
 /** The result type of a command. */
-export type ResultOf<C extends WriteCommand> = WriteResults[C["kind"]];
+export type WriteResultOf<C extends WriteCommand> = WriteResults[C["kind"]];
 
-/** What commands need besides the transaction: the writer's own data keys. */
-export interface WriteContext {
-  readonly keys: DataKeyRing;
-}
-
-/** A command's implementation. */
-export type CommandRunner<C extends WriteCommand> = (
-  command: C,
-  tx: RepositoryTransaction,
-  batch: WriteBatch,
-  context: WriteContext,
-) => Promise<ResultOf<C>>;
+/**
+ * Commands that run alone in their transaction: they take stores or check
+ * the database in ways that a batch of entry writes must not interleave with.
+ * The others share transactions (group commit).
+ */
+export const SOLO_COMMANDS: ReadonlySet<WriteCommand["kind"]> = new Set([
+  "retireSecret",
+  "createStore",
+  "destroyStoreKey",
+  "purgeEntries",
+  "deleteStoreRows",
+  "sweepExpired",
+  "insertToken",
+  "revokeToken",
+  "rewrapStoreKey",
+]);

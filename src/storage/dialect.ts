@@ -1,2 +1,0 @@
-/** The SQL dialects the storage adapter speaks. */
-export type Dialect = "sqlite" | "postgres";

@@ -1,0 +1,174 @@
+import { overloaded, shuttingDown } from "../vault/storage-errors.js";
+import type { StorageCondition, WriteTransaction } from "../vault/storage-port.js";
+import { isVaultError } from "../vault/vault-error.js";
+import { type BatchContext, runWriteBatch } from "../vault/write-batch.js";
+import { SOLO_COMMANDS, type WriteCommand, type WriteResultOf } from "../vault/write-commands.js";
+
+/** Options for {@link GroupCommit}. */
+export interface GroupCommitOptions {
+  /** Commands sharing one transaction at most. Default 512. */
+  readonly maxBatchSize?: number;
+  /**
+   * Commands waiting at most; beyond it callers get RESOURCE_EXHAUSTED instead
+   * of growing memory without bound. Default 10,000.
+   */
+  readonly maxQueued?: number;
+}
+
+/** Runs `work` in one write transaction; durable once it resolves. */
+export type RunTransaction = <T>(work: (tx: WriteTransaction) => Promise<T>) => Promise<T>;
+
+/** What a driver failure means, as the adapter classifies it. */
+export interface Failure {
+  /** The error to give callers: a VaultError for known conditions, else the error itself. */
+  readonly error: unknown;
+  /** The database's condition this failure shows, if it shows one. */
+  readonly condition: StorageCondition | undefined;
+  /** Worth running the same transaction again at once (a deadlock, a serialization failure). */
+  readonly retry: boolean;
+}
+
+interface Job {
+  readonly command: WriteCommand;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Transactions retried after a deadlock or serialization failure before giving up. */
+const RETRIES = 3;
+
+/**
+ * Group commit, for any adapter: commands that arrive while a transaction is
+ * being committed wait, then share the next transaction and its one fsync. A
+ * command settles only after the transaction holding it has committed, so
+ * nothing is acknowledged early. The batch logic itself is the vault's
+ * (write-batch.ts); this is the queue, the transaction and the retries.
+ *
+ * A command refused by a check (a VaultError) fails alone. Any other failure
+ * aborts the transaction; its commands are then run one per transaction, so
+ * one bad command cannot fail its neighbours.
+ *
+ * @example
+ * const writes = new GroupCommit(run, { keys, audit }, classify, report);
+ * const { version } = await writes.submit(setValueCommand);
+ */
+export class GroupCommit {
+  readonly #run: RunTransaction;
+  readonly #context: BatchContext;
+  readonly #classify: (error: unknown) => Failure;
+  readonly #report: (condition: StorageCondition, cause: unknown) => void;
+  readonly #maxBatchSize: number;
+  readonly #maxQueued: number;
+  #queue: Job[] = [];
+  #running = false;
+  #closed = false;
+  #idle: (() => void)[] = [];
+
+  constructor(
+    run: RunTransaction,
+    context: BatchContext,
+    classify: (error: unknown) => Failure,
+    report: (condition: StorageCondition, cause: unknown) => void,
+    options: GroupCommitOptions = {},
+  ) {
+    this.#run = run;
+    this.#context = context;
+    this.#classify = classify;
+    this.#report = report;
+    this.#maxBatchSize = options.maxBatchSize ?? 512;
+    this.#maxQueued = options.maxQueued ?? 10_000;
+  }
+
+  /** Commands waiting for a transaction. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Queues a command; resolves with its result once committed.
+   *
+   * @throws VaultError OVERLOADED when the queue is full, SHUTTING_DOWN after close().
+   */
+  submit<C extends WriteCommand>(command: C): Promise<WriteResultOf<C>> {
+    if (this.#closed) return Promise.reject(shuttingDown());
+    if (this.#queue.length >= this.#maxQueued) {
+      return Promise.reject(overloaded(this.#queue.length));
+    }
+    return new Promise<WriteResultOf<C>>((resolve, reject) => {
+      this.#queue.push({ command, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#running) {
+        this.#running = true;
+        // Let the commands that arrive in this turn of the event loop join the batch.
+        setImmediate(() => void this.#drain());
+      }
+    });
+  }
+
+  /** Refuses new commands and resolves once the queued ones have committed. */
+  close(): Promise<void> {
+    this.#closed = true;
+    if (!this.#running) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const jobs = this.#nextBatch();
+      try {
+        await this.#commit(jobs);
+      } catch (error) {
+        if (jobs.length === 1) this.#fail(jobs[0] as Job, error);
+        else {
+          // Whatever failed is retried command by command, each failure for its own caller.
+          for (const job of jobs) {
+            await this.#commit([job]).catch((e: unknown) => this.#fail(job, e));
+          }
+        }
+      }
+      if (this.#queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.#running = false;
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  #fail(job: Job, error: unknown): void {
+    const failure = this.#classify(error);
+    if (failure.condition !== undefined) this.#report(failure.condition, error);
+    job.reject(failure.error);
+  }
+
+  /** The next transaction's jobs: one solo command, or a run of shareable ones. */
+  #nextBatch(): Job[] {
+    const first = this.#queue[0] as Job;
+    if (SOLO_COMMANDS.has(first.command.kind)) return this.#queue.splice(0, 1);
+    let end = 1;
+    while (
+      end < this.#queue.length &&
+      end < this.#maxBatchSize &&
+      !SOLO_COMMANDS.has((this.#queue[end] as Job).command.kind)
+    ) {
+      end += 1;
+    }
+    return this.#queue.splice(0, end);
+  }
+
+  /** Runs the jobs in one transaction and settles each; throws (settling none) if it fails. */
+  async #commit(jobs: readonly Job[]): Promise<void> {
+    const commands = jobs.map((j) => j.command);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const result = await this.#run((tx) => runWriteBatch(tx, commands, this.#context));
+        result.committed();
+        this.#report("ok", undefined);
+        jobs.forEach((job, i) => {
+          const outcome = result.outcomes[i];
+          if (outcome?.ok === true) job.resolve(outcome.value);
+          else job.reject(outcome?.error);
+        });
+        return;
+      } catch (error) {
+        if (isVaultError(error) || attempt >= RETRIES || !this.#classify(error).retry) throw error;
+      }
+    }
+  }
+}
