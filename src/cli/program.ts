@@ -6,6 +6,7 @@ import { serveCommand } from "./serve-command.js";
 import { storesCommand } from "./stores-command.js";
 import { tokensCommand } from "./tokens-command.js";
 import { valueCommands } from "./value-commands.js";
+import { verifyCommand } from "./verify-command.js";
 
 /** The `hexclave` command line: every command is registered here. */
 export function buildProgram(): Command {
@@ -20,5 +21,6 @@ export function buildProgram(): Command {
   program.addCommand(secretCommand());
   for (const command of valueCommands()) program.addCommand(command);
   program.addCommand(rotateSecretCommand());
+  program.addCommand(verifyCommand());
   return program;
 }

@@ -21,8 +21,16 @@ export function serveCommand(): Command {
       "postgres://… to use PostgreSQL (HEXCLAVE_DATABASE_URL; default: embedded SQLite)",
     )
     .option(
+      "--database-pool-size <n>",
+      "PostgreSQL connections per server process (HEXCLAVE_DATABASE_POOL_SIZE; default 10)",
+    )
+    .option(
       "--master-key-file <file>",
-      "file holding the 32-byte master key, raw or base64 (else HEXCLAVE_MASTER_KEY; dev: generated in the data dir)",
+      "file holding the 32-byte master key, raw or base64 (HEXCLAVE_MASTER_KEY_FILE, or HEXCLAVE_MASTER_KEY as base64; development only: generated in the data dir)",
+    )
+    .option(
+      "--previous-master-key-file <file>",
+      "the master key stores may still be wrapped under while `hexclave master-key rotate` runs (HEXCLAVE_PREVIOUS_MASTER_KEY_FILE)",
     )
     .option(
       "--cache-mb <mb>",
@@ -37,7 +45,9 @@ export function serveCommand(): Command {
         listen?: string;
         dataDir?: string;
         databaseUrl?: string;
+        databasePoolSize?: string;
         masterKeyFile?: string;
+        previousMasterKeyFile?: string;
         logLevel?: string;
         cacheMb?: string;
       }) => {

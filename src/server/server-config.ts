@@ -18,8 +18,12 @@ export interface ServerConfig {
   readonly databasePoolSize: number;
   /** A file holding the master key (32 raw bytes or their base64). */
   readonly masterKeyFile: string | undefined;
-  /** The master key as base64 (HEXCLAVE_MASTER_KEY). */
+  /** The master key as base64 (HEXCLAVE_MASTER_KEY): undefined when unset, "" when set but empty. */
   readonly masterKeyBase64: string | undefined;
+  /** A master key stores may still be wrapped under while a rotation runs. */
+  readonly previousMasterKeyFile: string | undefined;
+  /** NODE_ENV=production: the server refuses to make a development master key. */
+  readonly production: boolean;
   /** An operator-given admin token (HEXCLAVE_ADMIN_TOKEN), at least 32 characters. */
   readonly adminToken: string | undefined;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
@@ -37,6 +41,7 @@ export interface ServerFlags {
   readonly databaseUrl?: string | undefined;
   readonly databasePoolSize?: string | undefined;
   readonly masterKeyFile?: string | undefined;
+  readonly previousMasterKeyFile?: string | undefined;
   readonly logLevel?: string | undefined;
   readonly cacheMb?: string | undefined;
 }
@@ -99,8 +104,11 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv):
     dataDir: pick(flags.dataDir, "HEXCLAVE_DATA_DIR") ?? DEFAULT_DATA_DIR,
     databaseUrl,
     databasePoolSize,
-    masterKeyFile: pick(flags.masterKeyFile, "HEXCLAVE_MASTER_KEY_FILE"),
-    masterKeyBase64: pick(undefined, "HEXCLAVE_MASTER_KEY"),
+    // Set-but-empty is kept as "": a secret that did not resolve must not mean "no key".
+    masterKeyFile: flags.masterKeyFile ?? env.HEXCLAVE_MASTER_KEY_FILE,
+    masterKeyBase64: env.HEXCLAVE_MASTER_KEY,
+    previousMasterKeyFile: pick(flags.previousMasterKeyFile, "HEXCLAVE_PREVIOUS_MASTER_KEY_FILE"),
+    production: env.NODE_ENV === "production",
     adminToken,
     logLevel,
     entryCacheMb,

@@ -21,7 +21,7 @@ import { refuseExpired } from "./interceptors/refuse-expired.js";
 import { requireVault } from "./interceptors/require-vault.js";
 import { dialAddress } from "./listen-address.js";
 import { createLogger } from "./logger.js";
-import { loadMasterKey } from "./master-key.js";
+import { loadMasterKeys } from "./master-key.js";
 import { checkDataDir } from "./private-files.js";
 import { requestIdSource } from "./request-id.js";
 import { resolveServerConfig, type ServerConfig, type ServerFlags } from "./server-config.js";
@@ -98,7 +98,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const dirWarning = await checkDataDir(config.dataDir);
   if (dirWarning !== undefined) log.warn({ dataDir: config.dataDir }, dirWarning);
-  const masterKey = await loadMasterKey(config, log);
+  const masterKeys = await loadMasterKeys(config, log);
   const identity = serverIdentity(options.workerOf);
   const health = new HealthState([...SERVICE_NAMES, WRITES_HEALTH]);
 
@@ -141,7 +141,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       dataDir: config.dataDir,
       databaseUrl: config.databaseUrl,
       poolSize: config.databasePoolSize,
-      masterKey,
+      masterKeys: [masterKeys.current, ...masterKeys.previous],
       server: identity,
       shared: options.workerOf !== undefined,
       ...(options.writes === undefined ? {} : { writes: options.writes }),
@@ -156,7 +156,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     vault = await openVault({
       storage,
-      masterKey,
+      masterKey: masterKeys.current,
+      previousMasterKeys: masterKeys.previous,
       bootstrapAdminToken: config.adminToken,
       entryCacheBytes: config.entryCacheMb * 1024 * 1024,
       onBackgroundError: (err, context) => log.error({ err, context }, "background task failed"),

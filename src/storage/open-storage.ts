@@ -10,7 +10,8 @@ export interface OpenStorageOptions {
   readonly dataDir: string;
   /** `postgres://…` to use PostgreSQL instead of the embedded SQLite. */
   readonly databaseUrl?: string | undefined;
-  readonly masterKey: Buffer;
+  /** Every master key stores may be wrapped under, the current one first. */
+  readonly masterKeys: readonly Buffer[];
   /** This process, as the database's server registry and audit chains know it. */
   readonly server: ServerIdentity;
   /** SQLite only: other processes of this server's group use the same file (`--workers`). */
@@ -33,11 +34,11 @@ export interface OpenStorageOptions {
  * @throws Error if the database cannot be opened, is damaged, is in use by
  *   another server (SQLite), or has a schema newer than this server.
  * @example
- * const storage = await openStorage({ dataDir: "./.hexclave", masterKey, server: serverIdentity() });
+ * const storage = await openStorage({ dataDir: "./.hexclave", masterKeys: [masterKey], server: serverIdentity() });
  */
 export function openStorage(options: OpenStorageOptions): Promise<Storage> {
-  const { masterKey, server, writes } = options;
-  const common = { masterKey, server, ...(writes === undefined ? {} : { writes }) };
+  const { masterKeys, server, writes } = options;
+  const common = { masterKeys, server, ...(writes === undefined ? {} : { writes }) };
   if (options.databaseUrl !== undefined) {
     return openPostgresStorage({
       ...common,

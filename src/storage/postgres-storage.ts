@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { AuditChain } from "../vault/audit-chain.js";
 import { DataKeyRing } from "../vault/data-key-ring.js";
+import { storageCorrupted } from "../vault/storage-errors.js";
 import type { Storage, StorageCondition } from "../vault/storage-port.js";
 import { ConditionTracker } from "./condition-tracker.js";
 import { FoldedReads } from "./folded-reads.js";
@@ -29,7 +30,8 @@ export interface PostgresStorageOptions {
    * parts it leaves out come from the usual PG* environment variables.
    */
   readonly url: string;
-  readonly masterKey: Buffer;
+  /** Every master key stores may be wrapped under, the current one first. */
+  readonly masterKeys: readonly Buffer[];
   readonly server: ServerIdentity;
   /** Connections to the database at most. Default 10. */
   readonly poolSize?: number;
@@ -65,7 +67,7 @@ const DIALECT: TransactionDialect = {
  *
  * @throws Error if the schema is newer than this server, or a migration fails.
  * @example
- * const storage = await openPostgresStorage({ url, masterKey, server: serverIdentity() });
+ * const storage = await openPostgresStorage({ url, masterKeys: [masterKey], server: serverIdentity() });
  */
 export async function openPostgresStorage(options: PostgresStorageOptions): Promise<Storage> {
   const tracker = new ConditionTracker();
@@ -95,7 +97,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     throw error;
   }
   const hot = new HotReads(db);
-  const keys = new DataKeyRing(options.masterKey);
+  const keys = new DataKeyRing(options.masterKeys);
   const writes = new GroupCommit(
     (work) => db.transaction().execute((tx) => work(new KyselyTransaction(tx, hot, DIALECT))),
     { keys, audit: new AuditChain(options.server.id) },
@@ -117,7 +119,11 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   return {
     reads: guardedReads(reads, postgresFailure, report),
     shared: true,
-    write: (command) => writes.submit(command),
+    // A damaged database gets nothing more written into it.
+    write: (command) =>
+      tracker.condition === "corrupted"
+        ? Promise.reject(storageCorrupted(undefined))
+        : writes.submit(command),
     async scrub() {
       // The store row held the destroyed key: rewrite the small stores table so no dead
       // tuple keeps it. WAL segments and backups keep it until they are recycled (docs/storage.md).

@@ -82,26 +82,45 @@ export function openSqlite(
  * const db = openSqliteKysely("/data/hexclave.db");
  */
 export function openSqliteKysely(path: string): Kysely<Database> {
+  const database = openSqlite(path);
   return new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: openSqlite(path) }),
+    dialect: new ImmediateSqliteDialect({ database }, database.raw),
   });
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
+  readonly #raw: BetterSqlite3.Database;
 
-  constructor(config: SqliteDialectConfig) {
+  constructor(config: SqliteDialectConfig, raw: BetterSqlite3.Database) {
     super(config);
     this.#config = config;
+    this.#raw = raw;
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#raw);
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #raw: BetterSqlite3.Database;
+
+  constructor(config: SqliteDialectConfig, raw: BetterSqlite3.Database) {
+    super(config);
+    this.#raw = raw;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
+
+  /**
+   * SQLite rolls a transaction back by itself on some errors (a full disk,
+   * an I/O error); a second rollback would then fail and hide the error that
+   * matters, so it is sent only while a transaction is open.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.#raw.inTransaction) await super.rollbackTransaction(connection);
   }
 }

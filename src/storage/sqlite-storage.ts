@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { sql } from "kysely";
+import { storageCorrupted } from "../vault/storage-errors.js";
 import type { Storage, StorageCondition } from "../vault/storage-port.js";
 import { ConditionTracker } from "./condition-tracker.js";
 import { lockDataDir } from "./data-dir-lock.js";
@@ -23,7 +24,8 @@ export const SQLITE_FILE_NAME = "hexclave.db";
 /** Options for {@link openSqliteStorage}. */
 export interface SqliteStorageOptions {
   readonly dataDir: string;
-  readonly masterKey: Buffer;
+  /** Every master key stores may be wrapped under, the current one first. */
+  readonly masterKeys: readonly Buffer[];
   readonly server: ServerIdentity;
   /**
    * Other processes of this server's group use the file too (`--workers`):
@@ -47,7 +49,7 @@ export interface SqliteStorageOptions {
  * @throws Error if another server holds the directory, the file is damaged,
  *   or it cannot be opened or migrated.
  * @example
- * const storage = await openSqliteStorage({ dataDir: "/data", masterKey, server: serverIdentity() });
+ * const storage = await openSqliteStorage({ dataDir: "/data", masterKeys: [masterKey], server: serverIdentity() });
  */
 export async function openSqliteStorage(options: SqliteStorageOptions): Promise<Storage> {
   const shared = options.shared ?? false;
@@ -75,7 +77,7 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
   try {
     writes = await startWriterThread({
       path,
-      masterKey: options.masterKey,
+      masterKeys: options.masterKeys,
       server: options.server,
       onCondition: (condition, cause) => tracker.report(condition, cause),
       ...(options.writes === undefined ? {} : { writes: options.writes }),
@@ -91,7 +93,11 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
   return {
     reads: guardedReads(new KyselyReads(db, new HotReads(db)), sqliteFailure, report),
     shared,
-    write: (command) => writes.submit(command),
+    // A damaged database gets nothing more written into it.
+    write: (command) =>
+      tracker.condition === "corrupted"
+        ? Promise.reject(storageCorrupted(undefined))
+        : writes.submit(command),
     scrub: () => writes.scrub(),
     get condition() {
       return tracker.condition;

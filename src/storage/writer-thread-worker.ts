@@ -27,7 +27,7 @@ import {
  */
 interface WriterData {
   readonly path: string;
-  readonly masterKey: Uint8Array;
+  readonly masterKeys: readonly Uint8Array[];
   readonly writes: GroupCommitOptions;
   readonly server: ServerIdentity;
 }
@@ -37,7 +37,7 @@ if (port === null) throw new Error("writer-thread-worker.js runs only as a worke
 const data = workerData as WriterData;
 const db = openSqliteKysely(data.path);
 const hot = new HotReads(db);
-const keys = new DataKeyRing(Buffer.from(data.masterKey));
+const keys = new DataKeyRing(data.masterKeys.map((k) => Buffer.from(k)));
 const dialect = { lockTokensForBootstrap: async () => {} };
 let condition: StorageCondition = "ok";
 const report = (next: StorageCondition, cause: unknown): void => {

@@ -19,7 +19,8 @@ import {
 export interface WriterThreadOptions {
   /** The SQLite file. */
   readonly path: string;
-  readonly masterKey: Buffer;
+  /** Every master key stores may be wrapped under, the current one first. */
+  readonly masterKeys: readonly Buffer[];
   readonly writes?: GroupCommitOptions;
   readonly server: ServerIdentity;
   /** Told of every change in the database's condition the writer sees. */
@@ -47,13 +48,13 @@ interface Pending {
  *
  * @throws Error if the worker cannot open the database.
  * @example
- * const writes = await startWriterThread({ path: "/data/hexclave.db", masterKey });
+ * const writes = await startWriterThread({ path: "/data/hexclave.db", masterKeys: [masterKey], server, onCondition });
  */
 export async function startWriterThread(options: WriterThreadOptions): Promise<WriteQueue> {
   const worker = new Worker(workerPath(), {
     workerData: {
       path: options.path,
-      masterKey: options.masterKey,
+      masterKeys: options.masterKeys,
       writes: options.writes ?? {},
       server: options.server,
     },

@@ -1,20 +1,24 @@
-import { unwrapDataKey } from "../crypto/at-rest.js";
+import { masterKeyId, unwrapDataKey } from "../crypto/at-rest.js";
 import type { StoreRow } from "./storage-port.js";
 import { VaultError } from "./vault-error.js";
 
 /**
  * Stores' data keys, unwrapped once and kept in memory by store uid, so no
- * call pays for unwrapping. Keys are zeroed when dropped.
+ * call pays for unwrapping. Each store names the master key its data key is
+ * wrapped under; the ring holds every master key this server accepts (the
+ * current one, and previous ones while a master-key rotation runs). Keys
+ * are zeroed when dropped.
  *
  * @example
+ * const ring = new DataKeyRing([currentMasterKey, previousMasterKey]);
  * const dataKey = ring.keyFor(storeRow);
  */
 export class DataKeyRing {
-  readonly #masterKey: Buffer;
+  readonly #masterKeys: Map<string, Buffer>;
   readonly #keys = new Map<string, Buffer>();
 
-  constructor(masterKey: Buffer) {
-    this.#masterKey = masterKey;
+  constructor(masterKeys: readonly Buffer[]) {
+    this.#masterKeys = new Map(masterKeys.map((k) => [masterKeyId(k).toString("hex"), k]));
   }
 
   /**
@@ -26,8 +30,15 @@ export class DataKeyRing {
     const uid = row.uid.toString("latin1");
     let key = this.#keys.get(uid);
     if (key === undefined) {
+      const masterKey = this.#masterKeys.get(row.masterKeyId.toString("hex"));
+      if (masterKey === undefined) {
+        throw new VaultError(
+          "DATA_CORRUPTED",
+          `the key of store "${row.id}" is wrapped under master key ${row.masterKeyId.toString("hex")}, which this server was not given`,
+        );
+      }
       try {
-        key = unwrapDataKey(this.#masterKey, row.id, row.wrappedKey);
+        key = unwrapDataKey(masterKey, row.id, row.wrappedKey);
       } catch (cause) {
         throw new VaultError("DATA_CORRUPTED", `the key of store "${row.id}" cannot be unwrapped`, {
           cause,

@@ -12,8 +12,10 @@ import { StoreDirectory } from "./store-directory.js";
 /** Options for {@link openVault}. */
 export interface VaultOptions {
   readonly storage: Storage;
-  /** 32 bytes; wraps every store's data key. */
+  /** 32 bytes; wraps the data key of every store created from now on. */
   readonly masterKey: Buffer;
+  /** Master keys stores may still be wrapped under (a master-key rotation in progress). */
+  readonly previousMasterKeys?: readonly Buffer[];
   /** An operator-given admin token (HEXCLAVE_ADMIN_TOKEN), never stored. */
   readonly bootstrapAdminToken?: string | undefined;
   /**
@@ -61,12 +63,13 @@ const SWEEP_CHUNK = 1000;
  */
 export async function openVault(options: VaultOptions): Promise<Vault> {
   const { storage, masterKey } = options;
+  const masterKeys = [masterKey, ...(options.previousMasterKeys ?? [])];
   const reads = storage.reads;
-  await assertMasterKeyMatches(reads, masterKey);
+  await assertMasterKeysMatch(reads, masterKeys);
   // Another process's writes are seen within a second: that bounds how late a
   // deleted store or a retired secret is noticed here (docs/storage.md).
   const ttl = storage.shared ? { cacheTtlMs: 1_000 } : {};
-  const keys = new DataKeyRing(masterKey);
+  const keys = new DataKeyRing(masterKeys);
   const stores = new StoreDirectory(reads, keys, ttl);
   const cache = new EntryCache(storage.shared ? 0 : options.entryCacheBytes);
   const authenticator = new Authenticator(reads, storage, {
@@ -180,12 +183,17 @@ function startSweeper(
   return timer;
 }
 
-async function assertMasterKeyMatches(reads: StorageReads, masterKey: Buffer): Promise<void> {
-  const id = masterKeyId(masterKey);
-  const mismatched = (await reads.listStores()).filter((s) => !s.masterKeyId.equals(id));
+async function assertMasterKeysMatch(
+  reads: StorageReads,
+  masterKeys: readonly Buffer[],
+): Promise<void> {
+  const ids = masterKeys.map((k) => masterKeyId(k));
+  const mismatched = (await reads.listStores()).filter(
+    (s) => !ids.some((id) => id.equals(s.masterKeyId)),
+  );
   if (mismatched.length > 0) {
     throw new Error(
-      `the master key (id ${id.toString("hex")}) is not the one stores ${mismatched
+      `the master key (id ${ids.map((id) => id.toString("hex")).join(", ")}) is not the one stores ${mismatched
         .map((s) => `"${s.id}"`)
         .join(", ")} were created with (id ${mismatched[0]?.masterKeyId.toString("hex")}): ` +
         "start with the original HEXCLAVE_MASTER_KEY / --master-key-file",

@@ -45,7 +45,7 @@ beforeEach(async () => {
   db = openSqliteKysely(join(dataDir, "hexclave.db"));
   await migrate(db, SQLITE_COLUMN_TYPES);
   const masterKey = randomBytes(32);
-  keys = new DataKeyRing(masterKey);
+  keys = new DataKeyRing([masterKey]);
   storeUid = randomBytes(16);
   await db
     .insertInto("stores")

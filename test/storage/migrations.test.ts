@@ -65,7 +65,7 @@ describe("migrations", () => {
 
     const storage = await openStorage({
       dataDir,
-      masterKey: randomBytes(32),
+      masterKeys: [randomBytes(32)],
       server: serverIdentity(),
     });
     try {

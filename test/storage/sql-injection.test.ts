@@ -320,7 +320,11 @@ describe("malformed store ids are refused before any query runs", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "hexclave-injection-"));
     const masterKey = randomBytes(32);
-    storage = await openStorage({ dataDir: dir, masterKey, server: serverIdentity() });
+    storage = await openStorage({
+      dataDir: dir,
+      masterKeys: [masterKey],
+      server: serverIdentity(),
+    });
     // Records every use of the database; each goes to the real adapter.
     vault = await openVault({
       storage: countingStorage(storage, (what) => queries.push(what)),

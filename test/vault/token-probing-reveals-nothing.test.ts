@@ -27,7 +27,7 @@ let authenticator: Authenticator;
 
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "hexclave-probe-"));
-  storage = await openStorage({ dataDir, masterKey: randomBytes(32), server: serverIdentity() });
+  storage = await openStorage({ dataDir, masterKeys: [randomBytes(32)], server: serverIdentity() });
   reads = 0;
   const counted = countingStorage(storage, (what) => {
     if (what !== "touchTokens") reads += 1;
