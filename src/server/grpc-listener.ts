@@ -1,7 +1,9 @@
 import { once } from "node:events";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import { type Server, ServerCredentials } from "@grpc/grpc-js";
 import { clearStaleSocket } from "./listen-address.js";
+import type { ServerTls } from "./tls-context.js";
 
 /** Options for {@link listenGrpc}. */
 export interface GrpcListenerOptions {
@@ -9,6 +11,8 @@ export interface GrpcListenerOptions {
   readonly listen: string;
   /** Connections open at once; more are closed on arrival. */
   readonly maxConnections: number;
+  /** Terminate TLS (and verify client certificates) here; undefined: plaintext. */
+  readonly tls?: ServerTls | undefined;
 }
 
 /** A bound listener feeding a grpc-js server. */
@@ -29,8 +33,10 @@ export interface GrpcListener {
  * Binds the gRPC listener itself and hands each accepted connection to
  * grpc-js (its connection injector), rather than letting grpc-js bind. The
  * server then owns the socket layer: it caps connections, knows the address
- * it really bound, and (with TLS) terminates TLS itself. Under `--workers`,
- * every worker's listen shares one socket through node:cluster.
+ * it really bound, and with TLS terminates TLS itself — reloading the
+ * certificate without dropping the listener — and hands grpc-js the
+ * decrypted stream. Under `--workers`, every worker's listen shares one
+ * socket through node:cluster.
  *
  * @throws Error naming the address if it cannot be bound.
  * @example
@@ -43,7 +49,7 @@ export async function listenGrpc(
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   let open = 0;
   let refused = 0;
-  const net: NetServer = createServer((socket: Socket) => {
+  const accept = (socket: Socket): void => {
     open += 1;
     socket.once("close", () => {
       open -= 1;
@@ -51,7 +57,17 @@ export async function listenGrpc(
     // A reset from a client that went away must not become an uncaught error.
     socket.on("error", () => {});
     injector.injectConnection(socket);
-  });
+  };
+  const tls = options.tls;
+  const net: NetServer =
+    tls === undefined
+      ? createServer(accept)
+      : createTlsServer({ ...tls.serverOptions(), ALPNProtocols: ["h2"] }, accept);
+  if (tls !== undefined) {
+    tls.attach(net as ReturnType<typeof createTlsServer>);
+    // A client that is not speaking TLS, or fails the handshake, is dropped; never an uncaught error.
+    net.on("tlsClientError", (_error, socket) => socket.destroy());
+  }
   // Past the cap, Node closes a new connection at once and reports it here.
   net.maxConnections = options.maxConnections;
   net.on("drop", () => {

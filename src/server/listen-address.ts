@@ -36,3 +36,21 @@ export function dialAddress(bound: string): string {
   const dial = host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host;
   return `${dial}:${bound.slice(colon + 1)}`;
 }
+
+/**
+ * Whether only this machine can reach an address: a Unix socket, or a
+ * loopback host (127.0.0.0/8, ::1, localhost). A wildcard or any other host
+ * may be reached over a network.
+ *
+ * @example
+ * isPrivateAddress("127.0.0.1:50051"); // true
+ * isPrivateAddress("0.0.0.0:50051"); // false
+ */
+export function isPrivateAddress(listen: string): boolean {
+  if (listen.startsWith("unix:")) return true;
+  const host = listen
+    .slice(0, listen.lastIndexOf(":"))
+    .replace(/^\[(.*)\]$/, "$1")
+    .toLowerCase();
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

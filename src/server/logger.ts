@@ -15,7 +15,10 @@ export function createLogger(
   return pino(
     {
       level,
-      base: { service: "hexclave" },
+      base:
+        process.env.HEXCLAVE_WORKER_INDEX === undefined
+          ? { service: "hexclave" }
+          : { service: "hexclave", worker: Number(process.env.HEXCLAVE_WORKER_INDEX) },
       redact: {
         paths: [
           "authorization",

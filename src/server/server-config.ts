@@ -1,3 +1,5 @@
+import { isPrivateAddress } from "./listen-address.js";
+
 /**
  * A setting that cannot be used, with what to fix. The CLI prints its
  * message as it is; nothing else is known about it.
@@ -32,6 +34,30 @@ export interface ServerConfig {
   readonly entryCacheMb: number;
   /** How long shutdown waits for calls in flight before cancelling them. */
   readonly shutdownGraceMs: number;
+  /** The server's TLS certificate and key (PEM files); undefined: plaintext. */
+  readonly tls: TlsFiles | undefined;
+  /** Plaintext on a non-loopback address, knowingly (--insecure-plaintext). */
+  readonly insecurePlaintext: boolean;
+  /** The HTTP listener for /metrics, /healthz, /readyz and the dashboard; undefined: off. */
+  readonly httpListen: string | undefined;
+  /** Serve the dashboard on the HTTP listener. */
+  readonly dashboard: boolean;
+  /** Label metrics with store ids (an operator's choice: ids are names, and cardinality grows with stores). */
+  readonly metricsStoreLabels: boolean;
+  /** Record every call in the audit log (default); off only to measure its cost. */
+  readonly audit: boolean;
+  /** Also write each audit record as a JSON line on stdout, for log shippers. */
+  readonly auditStdout: boolean;
+  /** Audit records older than this are pruned (ms); undefined: kept forever. */
+  readonly auditRetentionMs: number | undefined;
+}
+
+/** TLS material, as files the server re-reads when they change. */
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Client certificates must be signed by this CA (mTLS); undefined: no client certificates. */
+  readonly clientCaFile: string | undefined;
 }
 
 /** Flags as the CLI parsed them; each overrides its environment variable. */
@@ -44,6 +70,16 @@ export interface ServerFlags {
   readonly previousMasterKeyFile?: string | undefined;
   readonly logLevel?: string | undefined;
   readonly cacheMb?: string | undefined;
+  readonly tlsCert?: string | undefined;
+  readonly tlsKey?: string | undefined;
+  readonly tlsClientCa?: string | undefined;
+  readonly insecurePlaintext?: boolean | undefined;
+  readonly httpListen?: string | undefined;
+  readonly dashboard?: boolean | undefined;
+  readonly metricsStoreLabels?: boolean | undefined;
+  readonly audit?: string | undefined;
+  readonly auditStdout?: boolean | undefined;
+  readonly auditRetention?: string | undefined;
 }
 
 /** Defaults from DESIGN.md section 2. */
@@ -65,8 +101,45 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv):
     const value = flag ?? env[name];
     return value === undefined || value === "" ? undefined : value;
   };
+  const yes = (flag: boolean | undefined, name: string): boolean =>
+    flag ?? ["1", "true", "yes", "on"].includes((env[name] ?? "").toLowerCase());
   const listen = pick(flags.listen, "HEXCLAVE_LISTEN") ?? DEFAULT_LISTEN;
-  assertListen(listen);
+  assertListen(listen, "--listen / HEXCLAVE_LISTEN");
+  const httpListen = pick(flags.httpListen, "HEXCLAVE_HTTP_LISTEN");
+  if (httpListen !== undefined) assertListen(httpListen, "--http-listen / HEXCLAVE_HTTP_LISTEN");
+  const tls = tlsFiles(
+    pick(flags.tlsCert, "HEXCLAVE_TLS_SERVER_CERT"),
+    pick(flags.tlsKey, "HEXCLAVE_TLS_SERVER_KEY"),
+    pick(flags.tlsClientCa, "HEXCLAVE_TLS_CLIENT_CA"),
+  );
+  const insecurePlaintext = yes(flags.insecurePlaintext, "HEXCLAVE_INSECURE_PLAINTEXT");
+  if (tls === undefined && !insecurePlaintext) {
+    for (const [address, what] of [
+      [listen, "--listen"],
+      [httpListen, "--http-listen"],
+    ] as const) {
+      if (address !== undefined && !isPrivateAddress(address)) {
+        throw invalid(
+          `refusing to serve ${what} ${address} in plaintext: tokens would cross the network readable; give --tls-cert and --tls-key (HEXCLAVE_TLS_SERVER_CERT, HEXCLAVE_TLS_SERVER_KEY), listen on loopback or a Unix socket, or pass --insecure-plaintext if a trusted network layer (a service mesh) encrypts it`,
+        );
+      }
+    }
+  }
+  const dashboard = yes(flags.dashboard, "HEXCLAVE_DASHBOARD");
+  if (dashboard && httpListen === undefined) {
+    throw invalid(
+      "--dashboard needs --http-listen (HEXCLAVE_HTTP_LISTEN): the address to serve it on",
+    );
+  }
+  const auditText = (pick(flags.audit, "HEXCLAVE_AUDIT") ?? "on").toLowerCase();
+  if (auditText !== "on" && auditText !== "off") {
+    throw invalid(`--audit / HEXCLAVE_AUDIT must be "on" or "off", got "${auditText}"`);
+  }
+  const retentionText = pick(flags.auditRetention, "HEXCLAVE_AUDIT_RETENTION");
+  const auditRetentionMs =
+    retentionText === undefined
+      ? undefined
+      : parseDuration(retentionText, "--audit-retention / HEXCLAVE_AUDIT_RETENTION");
   const databaseUrl = pick(flags.databaseUrl, "HEXCLAVE_DATABASE_URL");
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw invalid(
@@ -113,21 +186,62 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv):
     logLevel,
     entryCacheMb,
     shutdownGraceMs: 10_000,
+    tls,
+    insecurePlaintext,
+    httpListen,
+    dashboard,
+    metricsStoreLabels: yes(flags.metricsStoreLabels, "HEXCLAVE_METRICS_STORE_LABELS"),
+    audit: auditText === "on",
+    auditStdout: yes(flags.auditStdout, "HEXCLAVE_AUDIT_STDOUT"),
+    auditRetentionMs,
   });
 }
 
-function assertListen(listen: string): void {
+function tlsFiles(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  clientCaFile: string | undefined,
+): TlsFiles | undefined {
+  if (certFile === undefined && keyFile === undefined) {
+    if (clientCaFile !== undefined) {
+      throw invalid("--tls-client-ca needs --tls-cert and --tls-key: mTLS runs over TLS");
+    }
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined) {
+    throw invalid(
+      "give both --tls-cert and --tls-key (HEXCLAVE_TLS_SERVER_CERT, HEXCLAVE_TLS_SERVER_KEY), or neither",
+    );
+  }
+  return Object.freeze({ certFile, keyFile, clientCaFile });
+}
+
+/**
+ * A duration like "90d", "12h", "30m", "45s" in milliseconds.
+ *
+ * @throws ConfigError naming the setting.
+ */
+export function parseDuration(text: string, setting: string): number {
+  const match = /^(\d+)\s*(d|h|m|s)$/.exec(text.trim());
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
+  if (match === null || Number(match[1]) === 0) {
+    throw invalid(`${setting} must be a duration like 90d, 12h, 30m or 45s, got "${text}"`);
+  }
+  return Number(match[1]) * unit[match[2] as keyof typeof unit];
+}
+
+function assertListen(listen: string, setting: string): void {
   if (listen.startsWith("unix:")) {
     if (!listen.startsWith("unix:/")) {
       throw invalid(
-        `--listen / HEXCLAVE_LISTEN: a Unix socket needs an absolute path ("unix:/run/hexclave.sock"), got "${listen}"`,
+        `${setting}: a Unix socket needs an absolute path ("unix:/run/hexclave.sock"), got "${listen}"`,
       );
     }
     return;
   }
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
   if (match === null || Number(match[2]) > 65535) {
-    throw invalid(`--listen / HEXCLAVE_LISTEN must be host:port or unix:/path, got "${listen}"`);
+    throw invalid(`${setting} must be host:port or unix:/path, got "${listen}"`);
   }
 }
 

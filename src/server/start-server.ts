@@ -18,14 +18,16 @@ import { authenticate } from "./interceptors/authenticate.js";
 import { limitStreams } from "./interceptors/limit-streams.js";
 import { observeCalls } from "./interceptors/observe-calls.js";
 import { refuseExpired } from "./interceptors/refuse-expired.js";
+import { requireClientCertificate } from "./interceptors/require-client-certificate.js";
 import { requireVault } from "./interceptors/require-vault.js";
-import { dialAddress } from "./listen-address.js";
+import { dialAddress, isPrivateAddress } from "./listen-address.js";
 import { createLogger } from "./logger.js";
 import { loadMasterKeys } from "./master-key.js";
 import { checkDataDir } from "./private-files.js";
 import { requestIdSource } from "./request-id.js";
 import { resolveServerConfig, type ServerConfig, type ServerFlags } from "./server-config.js";
 import { followStorage, WRITES_HEALTH } from "./storage-health.js";
+import { loadServerTls, type ServerTls } from "./tls-context.js";
 import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./transport-limits.js";
 
 export { ADMIN_TOKEN_FILE };
@@ -101,6 +103,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const masterKeys = await loadMasterKeys(config, log);
   const identity = serverIdentity(options.workerOf);
   const health = new HealthState([...SERVICE_NAMES, WRITES_HEALTH]);
+  warnIfPlaintext(config, log);
+  const tls = config.tls === undefined ? undefined : await loadServerTls(config.tls, log);
 
   let vault: Vault | undefined;
   const openVaultOrThrow = (): Vault => {
@@ -115,6 +119,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     interceptors: [
       observeCalls(observe),
       refuseExpired(),
+      ...(tls?.mutual === true ? [requireClientCertificate()] : []),
       requireVault(() => vault !== undefined),
       authenticate({
         authenticate: (header) => openVaultOrThrow().authenticator.authenticate(header),
@@ -129,8 +134,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const listener = await listenGrpc(server, {
     listen: config.listen,
     maxConnections: limits.maxConnections,
+    tls,
   }).catch((error: unknown) => {
     server.forceShutdown();
+    tls?.close();
     throw error;
   });
 
@@ -168,6 +175,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   } catch (error) {
     server.forceShutdown();
     await listener.close();
+    tls?.close();
     await vault?.close();
     await storage?.close();
     throw error;
@@ -180,9 +188,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       address: listener.boundAddress,
       dataDir: config.dataDir,
       storage: config.databaseUrl === undefined ? "sqlite" : "postgres",
+      tls: tls === undefined ? "off" : tls.mutual ? "mutual" : "on",
       server: identity.id,
     },
-    "hexclave serving",
+    // A worker's line; its group's leader says "hexclave serving" once all are up.
+    options.workerOf === undefined ? "hexclave serving" : "worker serving",
   );
 
   let closing: Promise<void> | undefined;
@@ -196,7 +206,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     identity,
     close() {
       closing ??= shutdown(
-        { server, listener, health, pipeline, vault: opened, storage: openedStorage, log },
+        { server, listener, health, pipeline, vault: opened, storage: openedStorage, log, tls },
         config.shutdownGraceMs,
       ).finally(stopFollowing);
       return closing;
@@ -212,10 +222,11 @@ interface Running {
   readonly vault: Vault;
   readonly storage: Storage;
   readonly log: Logger;
+  readonly tls: ServerTls | undefined;
 }
 
 async function shutdown(running: Running, graceMs: number): Promise<void> {
-  const { server, listener, health, pipeline, vault, storage, log } = running;
+  const { server, listener, health, pipeline, vault, storage, log, tls } = running;
   health.close();
   log.info({ inFlight: pipeline.inFlight.size }, "shutting down");
   const stopped = listener.close();
@@ -228,7 +239,21 @@ async function shutdown(running: Running, graceMs: number): Promise<void> {
   clearTimeout(timer);
   await stopped;
   await Promise.allSettled([...pipeline.inFlight]);
+  tls?.close();
   await vault.close();
   await storage.close();
   log.info("stopped");
+}
+
+/** Says, on every start, that a listener off loopback runs in plaintext by the operator's choice. */
+function warnIfPlaintext(config: ServerConfig, log: Logger): void {
+  if (config.tls !== undefined) return;
+  for (const address of [config.listen, config.httpListen]) {
+    if (address !== undefined && !isPrivateAddress(address)) {
+      log.warn(
+        { address },
+        "serving in plaintext off loopback (--insecure-plaintext): tokens cross the network unencrypted unless a trusted layer (a service mesh) encrypts them",
+      );
+    }
+  }
 }

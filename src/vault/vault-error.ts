@@ -18,6 +18,8 @@ export type VaultErrorReason =
   | "TOKEN_MISSING"
   | "TOKEN_INVALID"
   | "TOKEN_REVOKED"
+  | "TOKEN_EXPIRED"
+  | "CLIENT_CERTIFICATE_REQUIRED"
   // PERMISSION_DENIED: a valid token without the needed access.
   | "PERMISSION_DENIED"
   // NOT_FOUND / ALREADY_EXISTS.
