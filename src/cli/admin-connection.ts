@@ -1,7 +1,8 @@
-import { credentials, Metadata } from "@grpc/grpc-js";
+import { Metadata } from "@grpc/grpc-js";
 import { AdminServiceClient } from "../../gen/hexclave/v1/admin_service.js";
 import { type UnaryMethod, unaryCall } from "../client/unary-call.js";
 import { resolveAddress, resolveToken } from "./client-options.js";
+import { cliCredentials, cliTls } from "./tls-options.js";
 
 /** A connected AdminService with the caller's token; calls are typed promises. */
 export interface AdminConnection {
@@ -27,7 +28,12 @@ export async function withAdmin<T>(
 ): Promise<T> {
   const metadata = new Metadata();
   metadata.set("authorization", `Bearer ${resolveToken(flags)}`);
-  const client = new AdminServiceClient(resolveAddress(flags), credentials.createInsecure());
+  const serverName = cliTls()?.serverName;
+  const client = new AdminServiceClient(
+    resolveAddress(flags),
+    cliCredentials(),
+    serverName === undefined ? {} : { "grpc.ssl_target_name_override": serverName },
+  );
   try {
     return await work({
       call: (method, request) =>

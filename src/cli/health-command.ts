@@ -1,4 +1,4 @@
-import { credentials, Metadata } from "@grpc/grpc-js";
+import { Metadata } from "@grpc/grpc-js";
 import { Command } from "commander";
 import {
   HealthClient,
@@ -7,6 +7,7 @@ import {
 import { errorFromStatus } from "../client/status-to-error.js";
 import { CliError, printData } from "./cli-output.js";
 import { addressOption, resolveHealthAddress } from "./client-options.js";
+import { healthCredentials } from "./tls-options.js";
 
 /**
  * `hexclave health`: asks grpc.health.v1 whether the server is serving; exit 0
@@ -21,7 +22,7 @@ export function healthCommand(): Command {
     .action(
       async (flags: { address?: string; service: string; timeout: string; json?: boolean }) => {
         const address = resolveHealthAddress(flags);
-        const client = new HealthClient(address, credentials.createInsecure());
+        const client = new HealthClient(address, healthCredentials());
         try {
           const status = await new Promise<Serving>((resolve, reject) =>
             client.check(

@@ -2,6 +2,7 @@ import type { DataVaultStore } from "../client/data-vault-store.js";
 import { HexclaveClient } from "../client/hexclave-client.js";
 import { CliError } from "./cli-output.js";
 import { resolveAddress, resolveToken } from "./client-options.js";
+import { cliTls } from "./tls-options.js";
 
 /** Where client commands read the store secret. Never a flag: flags land in shell history. */
 export const SECRET_ENV = "HEXCLAVE_SECRET";
@@ -62,7 +63,12 @@ export async function withStore<T>(
   storeId: string,
   work: (store: DataVaultStore) => Promise<T>,
 ): Promise<T> {
-  const client = new HexclaveClient({ address: resolveAddress(flags), token: resolveToken(flags) });
+  const tls = cliTls();
+  const client = new HexclaveClient({
+    address: resolveAddress(flags),
+    token: resolveToken(flags),
+    ...(tls === undefined ? {} : { tls }),
+  });
   try {
     return await work(await client.getDataVaultStore(storeId));
   } finally {

@@ -1,4 +1,5 @@
 import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
+import type { ClientTlsOptions } from "./tls-credentials.js";
 
 /**
  * Options for `new HexclaveClient(...)`.
@@ -12,10 +13,13 @@ export interface HexclaveClientOptions {
   /** A server access token (`hxk_…`) with read and/or write access to the stores you use. */
   readonly token: string;
   /**
-   * Channel credentials. Default: `credentials.createInsecure()`, meant for a
-   * server on loopback or a Unix socket. Use `credentials.createSsl(ca)` from
-   * `@grpc/grpc-js` across a network: values are sealed either way, but the
-   * token is not.
+   * TLS to the server (and mTLS with a client certificate). Needed across a
+   * network: values are sealed either way, but the token is not. Default:
+   * plaintext, meant for a server on loopback or a Unix socket.
+   */
+  readonly tls?: ClientTlsOptions | undefined;
+  /**
+   * grpc-js channel credentials, for what `tls` does not cover; instead of `tls`.
    */
   readonly credentials?: ChannelCredentials | undefined;
   /**

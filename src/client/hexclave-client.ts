@@ -13,6 +13,7 @@ import { HexclaveError } from "./hexclave-error.js";
 import { KeyCache } from "./key-cache.js";
 import { StoreContext } from "./store-context.js";
 import { StoreSaltPins } from "./store-salt-pins.js";
+import { tlsCredentials } from "./tls-credentials.js";
 import { guard } from "./to-hexclave-error.js";
 import { VaultRpc } from "./vault-rpc.js";
 import { MAX_RECEIVE_MESSAGE_BYTES } from "./wire-limits.js";
@@ -67,13 +68,22 @@ export class HexclaveClient {
       // compressed stream would hide from audits what actually crosses the wire.
       "grpc.default_compression_algorithm": 0,
     };
+    if (options.tls !== undefined && options.credentials !== undefined) {
+      throw new HexclaveError(
+        "INVALID_ARGUMENT",
+        'give "tls" or "credentials", not both: "tls" makes the credentials',
+      );
+    }
+    const credentials =
+      options.credentials ??
+      (options.tls === undefined ? grpcCredentials.createInsecure() : tlsCredentials(options.tls));
+    if (options.tls?.serverName !== undefined) {
+      channelOptions["grpc.ssl_target_name_override"] = options.tls.serverName;
+      channelOptions["grpc.default_authority"] = options.tls.serverName;
+    }
     let client: VaultServiceClient;
     try {
-      client = new VaultServiceClient(
-        options.address,
-        options.credentials ?? grpcCredentials.createInsecure(),
-        channelOptions,
-      );
+      client = new VaultServiceClient(options.address, credentials, channelOptions);
     } catch (error) {
       throw new HexclaveError(
         "INVALID_ARGUMENT",

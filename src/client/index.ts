@@ -47,3 +47,4 @@ export {
   VersionConflictError,
   WeakSecretError,
 } from "./hexclave-error.js";
+export type { ClientTlsOptions } from "./tls-credentials.js";
