@@ -18,7 +18,7 @@ export function adminServiceHandlers(
     unaryMethod(pipeline, method(SERVICE, name), handler);
   return {
     createStore: unary("CreateStore", async (req, ctx) => ({
-      store: storeToWire(await admin().createStore(ctx.caller, req)),
+      store: storeToWire(await admin().createStore(ctx.caller, req, ctx)),
     })),
     getStore: unary("GetStore", async (req, ctx) => ({
       store: storeToWire(await admin().getStore(ctx.caller, req.storeId)),
@@ -28,18 +28,18 @@ export function adminServiceHandlers(
     })),
     deleteStore: unary("DeleteStore", async (req, ctx) => ({
       deletedEntryCount: BigInt(
-        (await admin().deleteStore(ctx.caller, req.storeId)).deletedEntryCount,
+        (await admin().deleteStore(ctx.caller, req.storeId, ctx)).deletedEntryCount,
       ),
     })),
     createToken: unary("CreateToken", async (req, ctx) => {
-      const created = await admin().createToken(ctx.caller, req);
+      const created = await admin().createToken(ctx.caller, req, ctx);
       return { token: tokenToWire(created.view), secret: created.token };
     }),
     listTokens: unary("ListTokens", async (req, ctx) => ({
       tokens: (await admin().listTokens(ctx.caller, req.includeRevoked)).map(tokenToWire),
     })),
     revokeToken: unary("RevokeToken", async (req, ctx) => ({
-      token: tokenToWire(await admin().revokeToken(ctx.caller, req.tokenId)),
+      token: tokenToWire(await admin().revokeToken(ctx.caller, req.tokenId, ctx)),
     })),
   };
 }

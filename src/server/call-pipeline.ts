@@ -1,4 +1,5 @@
 import type { Metadata } from "@grpc/grpc-js";
+import type { AuditRecord } from "../vault/audit-record.js";
 import type { Caller } from "../vault/caller.js";
 
 /**
@@ -62,6 +63,11 @@ export interface ServerCall {
   caller: Caller | undefined;
   /** Token id from the `authorization` header, known or not; for logs and audit only. */
   presentedTokenId: string | undefined;
+  /**
+   * The call's audit record, once the audit interceptor made it: a write
+   * handler passes it into its write, so it commits in the same transaction.
+   */
+  audit: AuditRecord | undefined;
 }
 
 /**

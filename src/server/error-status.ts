@@ -41,6 +41,7 @@ export const STATUS_BY_REASON: Readonly<Record<VaultErrorReason, status>> = Obje
   DISK_FULL: status.RESOURCE_EXHAUSTED,
   SHUTTING_DOWN: status.UNAVAILABLE,
   STORAGE_UNAVAILABLE: status.UNAVAILABLE,
+  AUDIT_UNAVAILABLE: status.UNAVAILABLE,
   DATA_CORRUPTED: status.DATA_LOSS,
   INTERNAL: status.INTERNAL,
 });

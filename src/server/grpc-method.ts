@@ -5,6 +5,7 @@ import type {
   ServerUnaryCall,
   ServerWritableStream,
 } from "@grpc/grpc-js";
+import type { AuditRecord } from "../vault/audit-record.js";
 import type { Caller } from "../vault/caller.js";
 import { CallCancellation } from "./call-cancellation.js";
 import {
@@ -23,6 +24,8 @@ export interface CallContext {
   /** Aborts when the client cancels or the deadline passes. */
   readonly signal: AbortSignal;
   readonly requestId: string;
+  /** The call's audit record, for a write to commit with it (undefined with audit off). */
+  readonly audit: AuditRecord | undefined;
 }
 
 /** A unary handler: a plain function of the request and its context. */
@@ -164,6 +167,7 @@ function serverCall(
     droppedHeaders: droppedHeadersOf(grpcCall.metadata),
     caller: undefined,
     presentedTokenId: undefined,
+    audit: undefined,
   };
 }
 
@@ -187,6 +191,8 @@ function contextOf(call: ServerCall): CallContext {
   return {
     caller,
     requestId: call.requestId,
+    // The record names the token as authentication established it.
+    audit: call.audit === undefined ? undefined : { ...call.audit, tokenId: caller.tokenId },
     get signal() {
       return call.signal;
     },

@@ -25,6 +25,20 @@ export const SERVICE_NAMES = [
   "grpc.reflection.v1alpha.ServerReflection",
 ] as const;
 
+/** The methods whose handlers commit the call's audit record with their own write. */
+export const AUDITED_WRITES: ReadonlySet<string> = new Set(
+  [
+    "hexclave.v1.VaultService/SetValue",
+    "hexclave.v1.VaultService/DeleteValue",
+    "hexclave.v1.VaultService/RegisterSecret",
+    "hexclave.v1.VaultService/RetireSecret",
+    "hexclave.v1.AdminService/CreateStore",
+    "hexclave.v1.AdminService/DeleteStore",
+    "hexclave.v1.AdminService/CreateToken",
+    "hexclave.v1.AdminService/RevokeToken",
+  ].map((m) => `/${m}`),
+);
+
 /** What {@link createGrpcServer} wires together. */
 export interface GrpcServerParts {
   /** The vault, once it is open: calls before then are refused by the pipeline. */

@@ -7,13 +7,15 @@ import { openStorage } from "../storage/open-storage.js";
 import { type ServerIdentity, serverIdentity } from "../storage/server-registry.js";
 import type { Storage } from "../vault/storage-port.js";
 import { openVault, type Vault } from "../vault/vault.js";
+import { auditSink } from "./audit-sink.js";
 import { callLog } from "./call-log.js";
 import { ADMIN_TOKEN_FILE, ensureFirstAdminToken } from "./first-admin-token.js";
 import { routeGrpcJsLog } from "./grpc-js-log.js";
 import { type GrpcListener, listenGrpc } from "./grpc-listener.js";
 import type { Pipeline } from "./grpc-method.js";
-import { createGrpcServer, SERVICE_NAMES } from "./grpc-server.js";
+import { AUDITED_WRITES, createGrpcServer, SERVICE_NAMES } from "./grpc-server.js";
 import { HealthState } from "./health-service.js";
+import { type Auditor, auditCalls } from "./interceptors/audit-calls.js";
 import { authenticate } from "./interceptors/authenticate.js";
 import { limitStreams } from "./interceptors/limit-streams.js";
 import { observeCalls } from "./interceptors/observe-calls.js";
@@ -107,6 +109,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const tls = config.tls === undefined ? undefined : await loadServerTls(config.tls, log);
 
   let vault: Vault | undefined;
+  let auditor: Auditor | undefined;
   const openVaultOrThrow = (): Vault => {
     if (vault === undefined) throw new Error("the vault is not open");
     return vault;
@@ -119,6 +122,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     interceptors: [
       observeCalls(observe),
       refuseExpired(),
+      ...(config.audit ? [auditCalls(() => auditor, AUDITED_WRITES)] : []),
       ...(tls?.mutual === true ? [requireClientCertificate()] : []),
       requireVault(() => vault !== undefined),
       authenticate({
@@ -169,6 +173,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       entryCacheBytes: config.entryCacheMb * 1024 * 1024,
       onBackgroundError: (err, context) => log.error({ err, context }, "background task failed"),
     });
+    auditor = auditSink(storage, { stdout: config.auditStdout });
     if (config.adminToken === undefined && options.workerOf === undefined) {
       adminTokenFile = await ensureFirstAdminToken(vault, config.dataDir, log);
     }
@@ -181,7 +186,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     throw error;
   }
   const openedStorage = storage;
-  const stopFollowing = followStorage(openedStorage, health, log);
+  const stopFollowing = followStorage(openedStorage, health, log, { audit: config.audit });
   if (openedStorage.condition === "ok") health.setAll(Serving.SERVING);
   log.info(
     {

@@ -10,16 +10,23 @@ import type { HealthState } from "./health-service.js";
 export const WRITES_HEALTH = "hexclave.writes";
 
 /**
- * Keeps health in step with the database: SERVING when it works; writes
- * NOT_SERVING (reads still SERVING) when its disk is full; everything
- * NOT_SERVING while it is unreachable or once it is damaged. Each change is
+ * Keeps health in step with the database: SERVING when it works; when its
+ * disk is full, writes NOT_SERVING and — with the audit log on, which must
+ * record every read and cannot — everything NOT_SERVING, else reads still
+ * SERVING; everything NOT_SERVING while it is unreachable or once it is
+ * damaged. Each change is
  * logged with what it means for callers and operators.
  *
  * @returns a function that stops following the storage.
  * @example
  * const stop = followStorage(storage, health, log);
  */
-export function followStorage(storage: Storage, health: HealthState, log: Logger): () => void {
+export function followStorage(
+  storage: Storage,
+  health: HealthState,
+  log: Logger,
+  options: { readonly audit: boolean },
+): () => void {
   const apply = (condition: StorageCondition, cause: unknown): void => {
     switch (condition) {
       case "ok":
@@ -27,6 +34,15 @@ export function followStorage(storage: Storage, health: HealthState, log: Logger
         log.info("the database works again: serving");
         return;
       case "disk-full":
+        if (options.audit) {
+          // Nothing is served without its audit record, and none can be written now.
+          health.setAll(Serving.NOT_SERVING);
+          log.error(
+            { err: cause },
+            "the database is out of disk space: writes fail RESOURCE_EXHAUSTED and, with the audit log on, reads fail UNAVAILABLE (none can be recorded) until space is freed",
+          );
+          return;
+        }
         health.setAll(Serving.SERVING);
         health.set(WRITES_HEALTH, Serving.NOT_SERVING);
         log.error(

@@ -25,9 +25,9 @@ export function vaultServiceHandlers(
       return { entry: entry === undefined ? undefined : entryToWire(entry) };
     }),
     setValue: unary("SetValue", async (req, ctx) => ({
-      version: BigInt((await data().setValue(ctx.caller, req)).version),
+      version: BigInt((await data().setValue(ctx.caller, req, ctx)).version),
     })),
-    deleteValue: unary("DeleteValue", (req, ctx) => data().deleteValue(ctx.caller, req)),
+    deleteValue: unary("DeleteValue", (req, ctx) => data().deleteValue(ctx.caller, req, ctx)),
     batchGetValues: unary("BatchGetValues", async (req, ctx) => ({
       entries: (await data().batchGetValues(ctx.caller, req)).map(entryToWire),
     })),
@@ -41,10 +41,10 @@ export function vaultServiceHandlers(
       },
     ),
     registerSecret: unary("RegisterSecret", async (req, ctx) => ({
-      store: storeToWire(await data().registerSecret(ctx.caller, req)),
+      store: storeToWire(await data().registerSecret(ctx.caller, req, ctx)),
     })),
     retireSecret: unary("RetireSecret", async (req, ctx) => ({
-      store: storeToWire(await data().retireSecret(ctx.caller, req)),
+      store: storeToWire(await data().retireSecret(ctx.caller, req, ctx)),
     })),
   };
 }

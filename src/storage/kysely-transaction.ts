@@ -298,6 +298,7 @@ export class KyselyTransaction extends KyselyReads implements WriteTransaction {
           reason: r.reason,
           peer: r.peer,
           client_identity: r.clientIdentity,
+          key_id: r.keyId,
           prev_hash: r.prevHash,
           hash: r.hash,
         })),

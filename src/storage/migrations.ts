@@ -136,11 +136,22 @@ export function migrationProvider(types: ColumnTypes): MigrationProvider {
         .addColumn("reason", "text", (c) => c.notNull())
         .addColumn("peer", "text", (c) => c.notNull())
         .addColumn("client_identity", "text")
+        .addColumn("key_id", bytes, (c) => c.notNull())
         .addColumn("prev_hash", bytes, (c) => c.notNull())
         .addColumn("hash", bytes, (c) => c.notNull())
         .addPrimaryKeyConstraint("audit_log_pk", ["chain_id", "seq"])
         .execute();
       await db.schema.createIndex("audit_log_at").on("audit_log").column("at").execute();
+      // Where a chain continues after its oldest records were pruned (--audit-retention).
+      await db.schema
+        .createTable("audit_checkpoints")
+        .addColumn("chain_id", "text", (c) => c.primaryKey())
+        .addColumn("seq", bigint, (c) => c.notNull())
+        .addColumn("hash", bytes, (c) => c.notNull())
+        .addColumn("key_id", bytes, (c) => c.notNull())
+        .addColumn("pruned_at", bigint, (c) => c.notNull())
+        .addColumn("mac", bytes, (c) => c.notNull())
+        .execute();
     },
   };
 

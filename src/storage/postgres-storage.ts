@@ -100,7 +100,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   const keys = new DataKeyRing(options.masterKeys);
   const writes = new GroupCommit(
     (work) => db.transaction().execute((tx) => work(new KyselyTransaction(tx, hot, DIALECT))),
-    { keys, audit: new AuditChain(options.server.id) },
+    { keys, audit: new AuditChain(options.masterKeys[0] as Buffer, options.server.id) },
     postgresFailure,
     report,
     options.writes,

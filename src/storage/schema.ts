@@ -11,6 +11,7 @@ export interface Database {
   tokens: TokensTable;
   servers: ServersTable;
   audit_log: AuditLogTable;
+  audit_checkpoints: AuditCheckpointsTable;
 }
 
 export interface StoresTable {
@@ -91,6 +92,19 @@ export interface AuditLogTable {
   reason: string;
   peer: string;
   client_identity: string | null;
+  /** Id of the master key whose audit key made `hash`. */
+  key_id: Buffer;
   prev_hash: Buffer;
   hash: Buffer;
+}
+
+/** A chain's records up to `seq` were pruned; `hash` was the last one's (docs/audit.md). */
+export interface AuditCheckpointsTable {
+  chain_id: string;
+  seq: number;
+  hash: Buffer;
+  key_id: Buffer;
+  pruned_at: number;
+  /** HMAC under the audit key over (chain_id, seq, hash, pruned_at): only the server can move it. */
+  mac: Buffer;
 }

@@ -51,7 +51,7 @@ const report = (next: StorageCondition, cause: unknown): void => {
 };
 const writes = new GroupCommit(
   (work) => db.transaction().execute((tx) => work(new KyselyTransaction(tx, hot, dialect))),
-  { keys, audit: new AuditChain(data.server.id) },
+  { keys, audit: new AuditChain(data.masterKeys[0] as Uint8Array, data.server.id) },
   sqliteFailure,
   report,
   data.writes,

@@ -2,9 +2,10 @@ import { randomBytes } from "node:crypto";
 import { generateDataKey, masterKeyId, wrapDataKey } from "../crypto/at-rest.js";
 import { isTokenId, newAccessToken } from "./access-token.js";
 import { assertStoreId, assertText, assertUint64InRange } from "./assertions.js";
+import type { Audited } from "./audit-record.js";
 import type { Authenticator } from "./authenticator.js";
 import { type Caller, requireAdmin } from "./caller.js";
-import { describe } from "./data-plane.js";
+import { describe } from "./describe-store.js";
 import type { EntryCache } from "./entry-cache.js";
 import { limits } from "./limits.js";
 import type { GrantRow, Storage, StorageReads, StoreRow } from "./storage-port.js";
@@ -54,6 +55,7 @@ export class AdminPlane {
       readonly description: string;
       readonly maxValueBytes?: bigint | undefined;
     },
+    audited: Audited = {},
   ): Promise<StoreView> {
     requireAdmin(caller);
     const id = assertStoreId(input.storeId);
@@ -83,7 +85,7 @@ export class AdminPlane {
       lastVersion: 0,
     };
     dataKey.fill(0);
-    await this.#deps.storage.write({ kind: "createStore", row });
+    await this.#deps.storage.write({ kind: "createStore", row, audit: audited.audit });
     return storeView(row, []);
   }
 
@@ -117,12 +119,17 @@ export class AdminPlane {
    * @returns how many entries the store held.
    * @throws VaultError PERMISSION_DENIED, INVALID_STORE_ID, STORE_NOT_FOUND.
    */
-  async deleteStore(caller: Caller, storeId: string): Promise<{ deletedEntryCount: number }> {
+  async deleteStore(
+    caller: Caller,
+    storeId: string,
+    audited: Audited = {},
+  ): Promise<{ deletedEntryCount: number }> {
     requireAdmin(caller);
     const id = assertStoreId(storeId);
     const { storeUid, entryCount } = await this.#deps.storage.write({
       kind: "destroyStoreKey",
       storeId: id,
+      audit: audited.audit,
     });
     this.#deps.stores.evict(id);
     this.#deps.cache.dropStore(storeUid);
@@ -140,6 +147,7 @@ export class AdminPlane {
   async createToken(
     caller: Caller,
     input: CreateTokenInput,
+    audited: Audited = {},
   ): Promise<{ view: TokenView; token: string }> {
     requireAdmin(caller);
     const name = assertText(input.name, "name", { min: 1, max: limits.maxTokenNameChars });
@@ -156,7 +164,12 @@ export class AdminPlane {
       revokedAt: null,
       expiresAt: null,
     };
-    await this.#deps.storage.write({ kind: "insertToken", row, onlyIfNone: false });
+    await this.#deps.storage.write({
+      kind: "insertToken",
+      row,
+      onlyIfNone: false,
+      audit: audited.audit,
+    });
     // Usable through this server at once; through others within the token table's refresh.
     this.#deps.authenticator.forget();
     return { view: tokenView(row), token: made.token };
@@ -178,7 +191,7 @@ export class AdminPlane {
    *
    * @throws VaultError PERMISSION_DENIED, INVALID_ARGUMENT, TOKEN_NOT_FOUND.
    */
-  async revokeToken(caller: Caller, tokenId: string): Promise<TokenView> {
+  async revokeToken(caller: Caller, tokenId: string, audited: Audited = {}): Promise<TokenView> {
     requireAdmin(caller);
     if (!isTokenId(tokenId)) {
       throw new VaultError(
@@ -186,7 +199,11 @@ export class AdminPlane {
         `"token_id" must be 16 hex characters (see "hexclave tokens list"), got ${JSON.stringify(tokenId.slice(0, 40))}`,
       );
     }
-    const row = await this.#deps.storage.write({ kind: "revokeToken", tokenId });
+    const row = await this.#deps.storage.write({
+      kind: "revokeToken",
+      tokenId,
+      audit: audited.audit,
+    });
     this.#deps.authenticator.forget();
     return tokenView(row);
   }

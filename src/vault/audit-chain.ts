@@ -1,23 +1,31 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { masterKeyId } from "../crypto/at-rest.js";
+import { auditKey, auditMac } from "../crypto/audit-mac.js";
 import type { AuditRecord } from "./audit-record.js";
 
-/** An audit record as stored: in a hash chain of its writer's records. */
+/** An audit record as stored: a link in its writer's chain. */
 export interface ChainedAuditRecord extends AuditRecord {
   /** The writer's chain (one per server process and start). */
   readonly chainId: string;
   /** Position in the chain, from 1. */
   readonly seq: number;
+  /** Id of the master key whose audit key made `hash`. */
+  readonly keyId: Buffer;
   /** The previous record's hash (32 zero bytes for the first). */
   readonly prevHash: Buffer;
-  /** SHA-256 over prevHash and the record's fields (docs/audit.md gives the encoding). */
+  /** HMAC-SHA256 under the audit key over prevHash and the record's fields (docs/audit.md). */
   readonly hash: Buffer;
 }
 
+/** The previous hash of a chain's first record. */
+export const GENESIS = Buffer.alloc(32);
+
 /**
- * One writer's audit hash chain. Each record's hash covers the one before,
- * so deleting, reordering or altering a stored record breaks the chain at
- * that record. Writers (server processes) each keep their own chain, so
- * appending never waits on another process.
+ * One writer's audit chain. Each record's hash covers the one before and is
+ * keyed by the master key, so deleting, reordering or altering a stored
+ * record breaks the chain at that record, and no one without the master key
+ * can recompute the chain to hide it. Writers (server processes) each keep
+ * their own chain, so appending never waits on another process.
  *
  * Records are chained inside a transaction and the chain's head moves only
  * when it commits: a rolled-back batch's records are chained again, from the
@@ -26,16 +34,19 @@ export interface ChainedAuditRecord extends AuditRecord {
  * @example
  * const pending = chain.begin();
  * await tx.appendAudit(pending.chain(records));
- * // after commit:
- * pending.commit();
+ * pending.commit(); // after the transaction committed
  */
 export class AuditChain {
   readonly chainId: string;
+  readonly #key: Buffer;
+  readonly #keyId: Buffer;
   #seq = 0;
   #head: Buffer = GENESIS;
 
-  constructor(chainId: string = randomBytes(8).toString("hex")) {
+  constructor(masterKey: Uint8Array, chainId: string = randomBytes(8).toString("hex")) {
     this.chainId = chainId;
+    this.#key = auditKey(masterKey);
+    this.#keyId = masterKeyId(masterKey);
   }
 
   /** Starts chaining records for one transaction. */
@@ -46,10 +57,16 @@ export class AuditChain {
       chain: (records) =>
         records.map((record) => {
           seq += 1;
-          const chained = { ...record, chainId: this.chainId, seq, prevHash: head };
-          const hash = auditHash(chained);
+          const link = {
+            ...record,
+            chainId: this.chainId,
+            seq,
+            keyId: this.#keyId,
+            prevHash: head,
+          };
+          const hash = auditMac(this.#key, head, auditFields(link));
           head = hash;
-          return { ...chained, hash };
+          return { ...link, hash };
         }),
       commit: () => {
         this.#seq = seq;
@@ -59,21 +76,11 @@ export class AuditChain {
   }
 }
 
-/** The previous hash of a chain's first record. */
-export const GENESIS = Buffer.alloc(32);
-
-/**
- * A record's hash: SHA-256 of the previous hash, then every field in a fixed
- * order, each as a 4-byte big-endian length and its UTF-8 bytes (numbers in
- * decimal, absent fields as length 0xffffffff) — unambiguous whatever the
- * fields hold.
- *
- * @example
- * const ok = auditHash(stored).equals(stored.hash);
- */
-export function auditHash(record: Omit<ChainedAuditRecord, "hash">): Buffer {
-  const hash = createHash("sha256").update(record.prevHash);
-  const fields: (string | number | null)[] = [
+/** A record's fields in the order its hash covers them (docs/audit.md). */
+export function auditFields(
+  record: Omit<ChainedAuditRecord, "hash" | "prevHash" | "keyId">,
+): (string | number | null)[] {
+  return [
     record.chainId,
     record.seq,
     record.at,
@@ -87,16 +94,4 @@ export function auditHash(record: Omit<ChainedAuditRecord, "hash">): Buffer {
     record.peer,
     record.clientIdentity,
   ];
-  const length = Buffer.alloc(4);
-  for (const field of fields) {
-    if (field === null) {
-      length.writeUInt32BE(0xffffffff);
-      hash.update(length);
-      continue;
-    }
-    const bytes = Buffer.from(String(field), "utf8");
-    length.writeUInt32BE(bytes.length);
-    hash.update(length).update(bytes);
-  }
-  return hash.digest();
 }

@@ -23,3 +23,8 @@ export interface AuditRecord {
   /** The verified client certificate (subject and fingerprint prefix) under mTLS. */
   readonly clientIdentity: string | null;
 }
+
+/** A write's audit record, committed in the write's own transaction when it succeeds. */
+export interface Audited {
+  readonly audit?: AuditRecord | undefined;
+}

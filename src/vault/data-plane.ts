@@ -7,16 +7,17 @@ import {
   assertUint64InRange,
   type ValidKeyRef,
 } from "./assertions.js";
+import type { Audited } from "./audit-record.js";
 import { type Caller, requireAccess } from "./caller.js";
+import { describe } from "./describe-store.js";
 import type { EntryCache } from "./entry-cache.js";
 import type { EntryReader } from "./entry-reader.js";
-import { storeNotFound } from "./entry-rules.js";
 import { limits } from "./limits.js";
 import { readAllowed, unknownSecret } from "./secret-policy.js";
 import type { SecretRow, Storage, StorageReads } from "./storage-port.js";
 import { bySecretHex, type LoadedStore, type StoreDirectory } from "./store-directory.js";
 import { VaultError } from "./vault-error.js";
-import { type EntryView, type StoreView, storeView } from "./views.js";
+import type { EntryView, StoreView } from "./views.js";
 
 /** A key ref as it arrives, before validation. */
 export interface KeyRefInput {
@@ -168,7 +169,11 @@ export class DataPlane {
    *
    * @throws VaultError VERSION_CONFLICT, VALUE_TOO_LARGE, UNKNOWN_SECRET, and as getValue.
    */
-  async setValue(caller: Caller, input: SetValueInput): Promise<{ version: number }> {
+  async setValue(
+    caller: Caller,
+    input: SetValueInput,
+    audited: Audited = {},
+  ): Promise<{ version: number }> {
     const id = assertStoreId(input.storeId);
     requireAccess(caller, id, "write");
     const [key, ...previous] = keyAndPrevious(input) as [ValidKeyRef, ...ValidKeyRef[]];
@@ -185,6 +190,7 @@ export class DataPlane {
       sealed,
       expected,
       expiresAt: null,
+      audit: audited.audit,
     });
     // Views into the request; the cache copies what it keeps.
     const entry: EntryView = {
@@ -205,7 +211,11 @@ export class DataPlane {
    *
    * @throws VaultError VERSION_CONFLICT, UNKNOWN_SECRET, and as getValue.
    */
-  async deleteValue(caller: Caller, input: DeleteValueInput): Promise<{ deleted: boolean }> {
+  async deleteValue(
+    caller: Caller,
+    input: DeleteValueInput,
+    audited: Audited = {},
+  ): Promise<{ deleted: boolean }> {
     const id = assertStoreId(input.storeId);
     requireAccess(caller, id, "write");
     const refs = keyAndPrevious(input);
@@ -217,6 +227,7 @@ export class DataPlane {
       storeUid: store.row.uid,
       refs,
       expected,
+      audit: audited.audit,
     });
     this.#deps.cache.written(store.row.uid, undefined, result.removedKeyIds);
     return { deleted: result.deleted };
@@ -235,6 +246,7 @@ export class DataPlane {
       readonly secretFingerprint: Uint8Array;
       readonly knownSecretFingerprint: Uint8Array;
     },
+    audited: Audited = {},
   ): Promise<StoreView> {
     const id = assertStoreId(input.storeId);
     requireAccess(caller, id, "write");
@@ -250,6 +262,7 @@ export class DataPlane {
       storeUid: store.row.uid,
       fingerprint,
       known,
+      audit: audited.audit,
     });
     this.#secretsChanged(store.row.uid, result.secrets);
     return describe(this.#deps.reads, id);
@@ -264,6 +277,7 @@ export class DataPlane {
   async retireSecret(
     caller: Caller,
     input: { readonly storeId: string; readonly secretFingerprint: Uint8Array },
+    audited: Audited = {},
   ): Promise<StoreView> {
     const id = assertStoreId(input.storeId);
     requireAccess(caller, id, "write");
@@ -274,6 +288,7 @@ export class DataPlane {
       storeId: id,
       storeUid: store.row.uid,
       fingerprint,
+      audit: audited.audit,
     });
     this.#secretsChanged(store.row.uid, result.secrets);
     return describe(this.#deps.reads, id);
@@ -289,13 +304,6 @@ export class DataPlane {
     await this.#deps.stores.refreshSecrets(store);
     if (!readAllowed(store.secrets, refs)) throw unknownSecret(store.row.id, refs, store.secrets);
   }
-}
-
-/** Reads a store's view fresh from the database (counts change with every write). */
-export async function describe(reads: StorageReads, id: string): Promise<StoreView> {
-  const row = await reads.findStore(id);
-  if (row === undefined) throw storeNotFound(id);
-  return storeView(row, [...bySecretHex(await reads.listSecrets(row.uid)).values()]);
 }
 
 function keyAndPrevious(input: GetValueInput): ValidKeyRef[] {

@@ -51,9 +51,11 @@ export function sealedSize(row: EntryRow): number {
   return row.blob.length - AT_REST_OVERHEAD;
 }
 
-/** The error for a store that does not exist (or stopped existing). */
+/** The error for a store that does not exist (or stopped existing): one message everywhere. */
 export function storeNotFound(id: string): VaultError {
-  return new VaultError("STORE_NOT_FOUND", `store "${id}" does not exist`, {
-    metadata: { store_id: id },
-  });
+  return new VaultError(
+    "STORE_NOT_FOUND",
+    `store "${id}" does not exist: an admin creates it with "hexclave stores create ${id}"`,
+    { metadata: { store_id: id } },
+  );
 }

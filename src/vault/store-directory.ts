@@ -1,6 +1,6 @@
 import type { DataKeyRing } from "./data-key-ring.js";
+import { storeNotFound } from "./entry-rules.js";
 import type { SecretRow, StorageReads, StoreRow } from "./storage-port.js";
-import { VaultError } from "./vault-error.js";
 
 /** A live store with its data key unwrapped, as the hot path needs it. */
 export interface LoadedStore {
@@ -89,13 +89,7 @@ export class StoreDirectory {
     const row = await this.#reads.findStore(storeId);
     if (row === undefined) {
       this.evict(storeId);
-      throw new VaultError(
-        "STORE_NOT_FOUND",
-        `store "${storeId}" does not exist: an admin creates it with "hexclave stores create ${storeId}"`,
-        {
-          metadata: { store_id: storeId },
-        },
-      );
+      throw storeNotFound(storeId);
     }
     // A re-created store (same id, new uid) must not keep the old one's key.
     const previous = this.#cache.get(storeId);

@@ -45,6 +45,7 @@ export type VaultErrorReason =
   // UNAVAILABLE: the server is going away, or its database is unreachable; retry later.
   | "SHUTTING_DOWN"
   | "STORAGE_UNAVAILABLE"
+  | "AUDIT_UNAVAILABLE"
   // DATA_LOSS: stored bytes failed their integrity check.
   | "DATA_CORRUPTED"
   // INTERNAL: a bug or an environment failure; details only in the server log.

@@ -1,4 +1,5 @@
 import type { AuditChain } from "./audit-chain.js";
+import type { AuditRecord } from "./audit-record.js";
 import type { DataKeyRing } from "./data-key-ring.js";
 import { storeNotFound } from "./entry-rules.js";
 import { StoreWrites } from "./entry-writes.js";
@@ -65,6 +66,8 @@ export async function runWriteBatch(
     const audit = context.audit.begin();
     try {
       const { value, committed } = await runSoloCommand(first, tx, context.keys);
+      const record = "audit" in first ? first.audit : undefined;
+      if (record !== undefined) await tx.appendAudit(audit.chain([record]));
       return {
         outcomes: [{ ok: true, value }],
         committed: () => {
@@ -91,6 +94,9 @@ async function runSharedBatch(
   const touched = new Set<string>();
   let touchedAt = 0;
   const audit = context.audit.begin();
+  // Audit records in arrival order: a write's own only if it succeeded (its refusal is
+  // recorded by the caller), and the records of reads and refusals handed over as they are.
+  const records: AuditRecord[] = [];
   for (const command of commands) {
     try {
       outcomes.push({ ok: true, value: runShared(command, stores) });
@@ -98,7 +104,9 @@ async function runSharedBatch(
         for (const id of command.ids) touched.add(id);
         touchedAt = Math.max(touchedAt, command.at);
       } else if (command.kind === "appendAudit") {
-        await tx.appendAudit(audit.chain(command.records));
+        records.push(...command.records);
+      } else if ("audit" in command && command.audit !== undefined) {
+        records.push(command.audit);
       }
     } catch (error) {
       if (!isVaultError(error)) throw error;
@@ -130,6 +138,7 @@ async function runSharedBatch(
     await tx.addCounts(counts);
   }
   if (touched.size > 0) await tx.touchTokens([...touched], touchedAt);
+  if (records.length > 0) await tx.appendAudit(audit.chain(records));
   return { outcomes, committed: () => audit.commit() };
 }
 

@@ -37,6 +37,8 @@ export interface SetValueCommand {
   readonly expected: number | undefined;
   /** When the entry expires; null: never. */
   readonly expiresAt: number | null;
+  /** The call's audit record: written in the same transaction if the command succeeds. */
+  readonly audit?: AuditRecord | undefined;
 }
 
 /** Deletes one entry under every given key id. */
@@ -46,6 +48,8 @@ export interface DeleteValueCommand {
   readonly storeUid: Buffer;
   readonly refs: readonly ValidKeyRef[];
   readonly expected: number | undefined;
+  /** The call's audit record: written in the same transaction if the command succeeds. */
+  readonly audit?: AuditRecord | undefined;
 }
 
 /** Registers a secret, guarded by a known one. */
@@ -55,6 +59,8 @@ export interface RegisterSecretCommand {
   readonly storeUid: Buffer;
   readonly fingerprint: Buffer;
   readonly known: Buffer | undefined;
+  /** The call's audit record: written in the same transaction if the command succeeds. */
+  readonly audit?: AuditRecord | undefined;
 }
 
 /** Retires a secret no entry is sealed under. */
@@ -63,18 +69,24 @@ export interface RetireSecretCommand {
   readonly storeId: string;
   readonly storeUid: Buffer;
   readonly fingerprint: Buffer;
+  /** The call's audit record: written in the same transaction if the command succeeds. */
+  readonly audit?: AuditRecord | undefined;
 }
 
 /** Inserts a new store (its data key already wrapped). */
 export interface CreateStoreCommand {
   readonly kind: "createStore";
   readonly row: StoreRow;
+  /** The call's audit record: written in the same transaction if the command succeeds. */
+  readonly audit?: AuditRecord | undefined;
 }
 
 /** First step of deleting a store: destroys its wrapped key and hides it. */
 export interface DestroyStoreKeyCommand {
   readonly kind: "destroyStoreKey";
   readonly storeId: string;
+  /** The call's audit record: written in the same transaction if the command succeeds. */
+  readonly audit?: AuditRecord | undefined;
 }
 
 /** Deletes a chunk of a deleted store's entries. */
@@ -102,12 +114,16 @@ export interface InsertTokenCommand {
   readonly kind: "insertToken";
   readonly row: TokenRow;
   readonly onlyIfNone: boolean;
+  /** The call's audit record: written in the same transaction if the command succeeds. */
+  readonly audit?: AuditRecord | undefined;
 }
 
 /** Revokes a token. */
 export interface RevokeTokenCommand {
   readonly kind: "revokeToken";
   readonly tokenId: string;
+  /** The call's audit record: written in the same transaction if the command succeeds. */
+  readonly audit?: AuditRecord | undefined;
 }
 
 /** Records that tokens were used. */
@@ -126,7 +142,7 @@ export interface RewrapStoreKeyCommand {
   readonly masterKeyId: Buffer;
 }
 
-/** Appends audit records (reads' records, refusals) in the next transaction. */
+/** Appends audit records (reads' records, refusals) in the next transaction (group commit). */
 export interface AppendAuditCommand {
   readonly kind: "appendAudit";
   readonly records: readonly AuditRecord[];

@@ -83,7 +83,13 @@ function groupCommit(options: GroupCommitOptions = {}): GroupCommit {
     if (gate !== undefined) await gate;
     return db.transaction().execute((tx) => work(new KyselyTransaction(tx, hot, dialect)));
   };
-  return new GroupCommit(run, { keys, audit: new AuditChain() }, sqliteFailure, () => {}, options);
+  return new GroupCommit(
+    run,
+    { keys, audit: new AuditChain(randomBytes(32)) },
+    sqliteFailure,
+    () => {},
+    options,
+  );
 }
 
 const fingerprint = randomBytes(8);
