@@ -19,6 +19,9 @@ const CLI_PATH = fileURLToPath(
 /** How long a start may take before it counts as failed (a loaded 2-core machine, a WAL to replay). */
 const START_TIMEOUT_MS = 60_000;
 
+/** How long SIGTERM may take: the server promises 10 s of grace for calls in flight, then exit 0. */
+export const SHUTDOWN_LIMIT_MS = 30_000;
+
 /** Everything a server process printed, kept for the leak checks. */
 export interface ServerOutput {
   /** stdout lines, raw text (JSON from pino, but kept as printed). */
@@ -51,6 +54,11 @@ export interface AttackServer {
   memory(): { rssKb: number; peakKb: number } | undefined;
   /** Sends a signal and waits for the exit. */
   stop(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * SIGTERM, then SIGKILL if the process has not exited within `ms`:
+   * "0" for a clean exit, else what happened.
+   */
+  terminate(ms: number): Promise<string>;
 }
 
 /**
@@ -134,6 +142,20 @@ export function startAttackServer(
         async stop(signal) {
           if (alive()) child.kill(signal);
           return closed;
+        },
+        async terminate(ms) {
+          if (!alive()) return `already exited (${child.exitCode ?? child.signalCode})`;
+          child.kill("SIGTERM");
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<"late">((resolve) => {
+            timer = setTimeout(() => resolve("late"), ms);
+          });
+          const exit = await Promise.race([closed, late]);
+          clearTimeout(timer);
+          if (exit !== "late") return `${exit.code ?? exit.signal}`;
+          child.kill("SIGKILL");
+          await closed;
+          return `no exit ${ms / 1000} s after SIGTERM (killed)`;
         },
       });
     };

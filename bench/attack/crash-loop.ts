@@ -28,6 +28,7 @@ import {
   type AttackServerConfig,
   freshServerConfig,
   type ServerOutput,
+  SHUTDOWN_LIMIT_MS,
   startAttackServer,
 } from "./attack-server.js";
 import { grpcMessages, unary } from "./grpc-unary.js";
@@ -184,7 +185,7 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
     }
     report.history.push(...checkVersions(all));
   } finally {
-    if (server?.alive() === true) await server.stop("SIGTERM");
+    if (server?.alive() === true) await server.terminate(SHUTDOWN_LIMIT_MS);
     await rm(config.dataDir, { recursive: true, force: true });
   }
   const count = (kind: WriteOp["kind"]) =>

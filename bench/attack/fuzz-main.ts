@@ -14,7 +14,7 @@ const USAGE = `npm run fuzz -- [flags]
   --flood-requests N        requests per header-flood round (default 2000)
   --rss-bound-mb M          allowed RSS growth over the run (default 200)
   --log-level L             the server's log level (default debug)
-  --replay LIST             only these probe numbers (comma-separated), one at a time
+  --replay LIST             only these probes: numbers and ranges, e.g. 17,52820 or 50000-59999
   --json PATH               also write the figures as JSON
   --help                    this text
 
@@ -48,7 +48,11 @@ const positive = (name: string, text: string): number => {
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} takes a whole number, got ${text}`);
   return n;
 };
-const replay = values.replay?.split(",").map((n) => positive("replay", n));
+const replay = values.replay?.split(",").flatMap((part) => {
+  const [from, to] = part.split("-").map((n) => positive("replay", n));
+  if (to === undefined) return [from as number];
+  return Array.from({ length: to - (from as number) + 1 }, (_, i) => (from as number) + i);
+});
 const floodRounds =
   replay === undefined ? positive("header-flood-rounds", values["header-flood-rounds"]) : 0;
 const progress = (line: string): void => {

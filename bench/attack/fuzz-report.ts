@@ -84,6 +84,11 @@ export function fuzzChecks(report: FuzzReport): Check[] {
       figure: `${report.logLeaks.length} lines (of ${report.logLines.stdout} stdout, ${report.logLines.stderr} stderr)`,
     },
     {
+      name: "exits 0 on SIGTERM after the run (within 30 s)",
+      pass: report.shutdown === "0",
+      figure: `exit ${report.shutdown}`,
+    },
+    {
       name: `RSS growth within ${Math.round(report.rss.boundKb / 1024)} MB`,
       pass: growthKb <= report.rss.boundKb && report.rss.afterKb > 0,
       figure: `${mb(report.rss.beforeKb)} → ${mb(report.rss.afterKb)} (peak ${mb(report.rss.peakKb)})`,
@@ -198,9 +203,15 @@ export function renderFuzzSummary(report: FuzzReport): string {
     lines.push("", "server stderr (first of each kind, secrets masked):");
     for (const line of report.stderrSample.slice(0, 20)) lines.push(`  ${line}`);
   }
+  if (report.rss.samples.length > 0) {
+    const curve = report.rss.samples.map((s) => `${s.probes}:${mb(s.rssKb)}`).join("  ");
+    lines.push("", `server RSS during the run (probes:RSS): ${curve}`);
+  }
+  if (report.shutdown !== "0") {
+    lines.push("", "server output after SIGTERM:", ...report.shutdownLog.map((l) => `  ${l}`));
+  }
   lines.push("", "slowest calls:");
   for (const { ms, what } of report.tally.slowest) lines.push(`  ${Math.round(ms)} ms  ${what}`);
-  lines.push("", `graceful shutdown after the run: exit ${report.shutdown}`);
   for (const r of report.replayed) lines.push(`replay #${r.index}: ${r.probe}\n  → ${r.outcome}`);
   return lines.join("\n");
 }

@@ -6,6 +6,7 @@ import {
   type AttackServerConfig,
   freshServerConfig,
   type ServerOutput,
+  SHUTDOWN_LIMIT_MS,
   startAttackServer,
 } from "./attack-server.js";
 import { probeAt } from "./fuzz-probes.js";
@@ -35,7 +36,7 @@ export interface FuzzOptions {
   readonly rssBoundMb?: number;
   /** The server's log level (default "debug", so refusals are logged and checked too). */
   readonly logLevel?: string;
-  /** Only these probe numbers, one at a time (reproducing a failure). */
+  /** Only these probe numbers (reproducing a failure): up to 10 one at a time, more as a normal run. */
   readonly replay?: readonly number[];
   /** Called with progress lines. */
   readonly progress?: (line: string) => void;
@@ -61,9 +62,18 @@ export interface FuzzReport {
   readonly crashes: readonly CrashRecord[];
   readonly aliveAtEnd: boolean;
   readonly servingAtEnd: boolean;
-  /** How the server ended on SIGTERM after the run. */
+  /** How the server ended on SIGTERM after the run ("0": cleanly). */
   readonly shutdown: string;
-  readonly rss: { beforeKb: number; afterKb: number; peakKb: number; boundKb: number };
+  /** What it printed from SIGTERM on. */
+  readonly shutdownLog: readonly string[];
+  readonly rss: {
+    beforeKb: number;
+    afterKb: number;
+    peakKb: number;
+    boundKb: number;
+    /** RSS every 5% of the run. */
+    samples: readonly { probes: number; rssKb: number }[];
+  };
   readonly logLeaks: readonly LogLeak[];
   readonly logLines: { stdout: number; stderr: number };
   /** stderr lines, secrets masked, the first few of each kind. */
@@ -93,6 +103,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const crashes: CrashRecord[] = [];
     const inFlight = new Map<number, string>();
     let completed = 0;
+    const rssSamples: { probes: number; rssKb: number }[] = [];
     let restarting: Promise<void> | undefined;
 
     const watchCrash = (s: AttackServer): void => {
@@ -119,8 +130,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const indices = options.replay ?? Array.from({ length: options.requests }, (_, i) => i);
     let next = 0;
     const total = indices.length;
-    const slots = options.replay === undefined ? (options.streamsPerConnection ?? 8) : 1;
-    const lanes = options.replay === undefined ? options.connections : 1;
+    // A handful of replayed probes run one at a time, to be read; a range runs as a normal run.
+    const one = options.replay !== undefined && options.replay.length <= 10;
+    const slots = one ? 1 : (options.streamsPerConnection ?? 8);
+    const lanes = one ? 1 : options.connections;
     const reportEvery = Math.max(1, Math.floor(total / 20));
 
     const lane = async (): Promise<void> => {
@@ -141,15 +154,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           if (probe.transport === "socket") {
             const outcome = await sendH2FrameProbe(server.address, probe);
             tally.recordFrames(probe, outcome);
-            if (options.replay !== undefined) {
-              replayed.push({ index, probe: probe.label, outcome: outcome.kind });
-            }
+            if (one) replayed.push({ index, probe: probe.label, outcome: outcome.kind });
           } else {
             const own = probe.connection === "own" ? connectRaw(server.address) : undefined;
             const outcome = await rawCall(own ?? sharedSession(), probe.request);
             own?.destroy();
             tally.record(probe, outcome);
-            if (options.replay !== undefined) {
+            if (one) {
               replayed.push({
                 index,
                 probe: `${probe.category} ${probe.target.path}: ${probe.label}`,
@@ -179,7 +190,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const servingAtEnd = aliveAtEnd && (await healthServing(server.address));
     const after = server.memory();
     stopping = true;
-    const exit = await server.stop("SIGTERM");
+    const fromLine = output.stdout.length;
+    const fromErr = output.stderr.length;
+    const shutdown = await server.terminate(SHUTDOWN_LIMIT_MS);
+    const shutdownLog = [...output.stdout.slice(fromLine), ...output.stderr.slice(fromErr)]
+      .slice(0, 20)
+      .map((line) => maskLine(line, fx).slice(0, 300));
     const logLeaks = scanServerOutput(output, fx.known);
     const boundKb = (options.rssBoundMb ?? 200) * 1024;
     return {
@@ -191,12 +207,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       crashes,
       aliveAtEnd,
       servingAtEnd,
-      shutdown: `${exit.code ?? exit.signal}`,
+      shutdown,
+      shutdownLog,
       rss: {
         beforeKb: before?.rssKb ?? 0,
         afterKb: after?.rssKb ?? 0,
         peakKb: after?.peakKb ?? 0,
         boundKb,
+        samples: rssSamples,
       },
       logLeaks,
       logLines: { stdout: output.stdout.length, stderr: output.stderr.length },

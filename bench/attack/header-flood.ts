@@ -11,6 +11,7 @@ import {
   type AttackServer,
   freshServerConfig,
   type ServerOutput,
+  SHUTDOWN_LIMIT_MS,
   startAttackServer,
 } from "./attack-server.js";
 import type { Check } from "./fuzz-report.js";
@@ -261,12 +262,8 @@ export async function runHeaderFlood(
   try {
     const fx = await setUpFixture(server.address, config.adminToken, options.seed);
     const report = await runHeaderFloodRounds(() => server, fx, options);
-    const exit = server.alive() ? await server.stop("SIGTERM") : await server.closed;
-    return {
-      ...report,
-      logLeaks: scanServerOutput(output, fx.known).length,
-      shutdown: `${exit.code ?? exit.signal}`,
-    };
+    const shutdown = await server.terminate(SHUTDOWN_LIMIT_MS);
+    return { ...report, logLeaks: scanServerOutput(output, fx.known).length, shutdown };
   } finally {
     if (server.alive()) await server.stop("SIGKILL");
     await rm(config.dataDir, { recursive: true, force: true });
