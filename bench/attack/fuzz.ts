@@ -172,8 +172,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           completed += 1;
           if (completed % reportEvery === 0) {
             const seconds = (performance.now() - started) / 1000;
+            const rssKb = server.memory()?.rssKb ?? 0;
+            rssSamples.push({ probes: completed, rssKb });
             options.progress?.(
-              `${completed}/${total} probes, ${Math.round(completed / seconds)}/s`,
+              `${completed}/${total} probes, ${Math.round(completed / seconds)}/s, server RSS ${(rssKb / 1024).toFixed(0)} MB`,
             );
           }
         }
@@ -184,11 +186,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     await Promise.all(Array.from({ length: lanes }, lane));
     if (restarting !== undefined) await restarting;
 
+    // Measured before any extra rounds, so the figure is the fuzzer's alone.
+    const after = server.memory();
     await options.extra?.(() => server, fx);
 
     const aliveAtEnd = server.alive();
     const servingAtEnd = aliveAtEnd && (await healthServing(server.address));
-    const after = server.memory();
     stopping = true;
     const fromLine = output.stdout.length;
     const fromErr = output.stderr.length;
