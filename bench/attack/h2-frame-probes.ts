@@ -147,7 +147,7 @@ export function h2FrameProbe(index: number, rng: SeededRandom, fx: AttackFixture
     timeoutMs,
   });
   const bad = (name: string, value: string) => [headers([[name, value]]), data()];
-  switch (rng.int(24)) {
+  switch (rng.int(26)) {
     case 0:
       return make("te: gzip", bad("te", "gzip"));
     case 1:
@@ -258,6 +258,18 @@ export function h2FrameProbe(index: number, rng: SeededRandom, fx: AttackFixture
           1,
           Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]),
         ),
+      ]);
+    case 23:
+      return make("two content-type fields", bad("content-type", "text/plain"));
+    case 24:
+      return make("two authorization fields, a bad one first", [
+        h2Frame(
+          FRAME.headers,
+          FLAG.endHeaders,
+          1,
+          headerBlock([...requestFields(target.path, [["authorization", "Bearer nope"]]), auth]),
+        ),
+        data(),
       ]);
     default:
       return make("unknown frame type and RST on an idle stream", [
