@@ -58,7 +58,7 @@ import {
  * - a revoked *scoped* token, and a token granted on a store that does not
  *   exist, on every RPC;
  * - byte-identical answers — status, grpc-message, grpc-status-details-bin
- *   and every other header but `date` — for the same store id while it does
+ *   and every other header but `date` and `x-request-id` — for the same store id while it does
  *   not exist, exists, and has been deleted, for every caller with no access
  *   to it; and for an unknown token id and a known id with a wrong secret;
  * - the positive control: the same requests with access get past the check.
@@ -333,7 +333,10 @@ const CALLERS: readonly {
   },
 ];
 
-/** An answer as bytes: everything but the date, in a stable order. */
+/**
+ * An answer as bytes: everything but the date and the request id (both differ
+ * on every call by design and say nothing about the store), in a stable order.
+ */
 interface Answer {
   readonly outcome: Outcome;
   readonly bytes: string;
@@ -348,7 +351,7 @@ const cell = (caller: string, rpc: string, phase: Phase) => `${caller} | ${rpc} 
 function answerBytes(outcome: Outcome): string {
   const strip = (h: Record<string, unknown>) =>
     Object.entries(h)
-      .filter(([name]) => name !== "date")
+      .filter(([name]) => name !== "date" && name !== "x-request-id")
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, value]) => `${name}: ${String(value)}`);
   return [
