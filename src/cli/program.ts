@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { auditCommand } from "./audit-command.js";
 import { healthCommand } from "./health-command.js";
 import { rotateSecretCommand } from "./rotate-secret-command.js";
 import { secretCommand } from "./secret-command.js";
@@ -22,5 +23,6 @@ export function buildProgram(): Command {
   for (const command of valueCommands()) program.addCommand(command);
   program.addCommand(rotateSecretCommand());
   program.addCommand(verifyCommand());
+  program.addCommand(auditCommand());
   return program;
 }

@@ -171,6 +171,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       previousMasterKeys: masterKeys.previous,
       bootstrapAdminToken: config.adminToken,
       entryCacheBytes: config.entryCacheMb * 1024 * 1024,
+      auditRetentionMs: config.auditRetentionMs,
       onBackgroundError: (err, context) => log.error({ err, context }, "background task failed"),
     });
     auditor = auditSink(storage, { stdout: config.auditStdout });

@@ -92,4 +92,16 @@ export class FoldedReads implements StorageReads {
   listDeletedStoreUids() {
     return this.#inner.listDeletedStoreUids();
   }
+  listAudit(...args: Parameters<StorageReads["listAudit"]>) {
+    return this.#inner.listAudit(...args);
+  }
+  listAuditChains() {
+    return this.#inner.listAuditChains();
+  }
+  readAuditChain(...args: Parameters<StorageReads["readAuditChain"]>) {
+    return this.#inner.readAuditChain(...args);
+  }
+  auditPrefixBefore(before: number) {
+    return this.#inner.auditPrefixBefore(before);
+  }
 }

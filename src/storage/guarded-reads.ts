@@ -29,5 +29,9 @@ export function guardedReads(
     listTokens: (includeRevoked) => reads.listTokens(includeRevoked).catch(fail),
     countTokens: () => reads.countTokens().catch(fail),
     listDeletedStoreUids: () => reads.listDeletedStoreUids().catch(fail),
+    listAudit: (query) => reads.listAudit(query).catch(fail),
+    listAuditChains: () => reads.listAuditChains().catch(fail),
+    readAuditChain: (id, after, limit) => reads.readAuditChain(id, after, limit).catch(fail),
+    auditPrefixBefore: (before) => reads.auditPrefixBefore(before).catch(fail),
   };
 }

@@ -1,5 +1,8 @@
 import type { Kysely, Selectable, Transaction } from "kysely";
+import type { ChainedAuditRecord } from "../vault/audit-chain.js";
 import type {
+  AuditCheckpoint,
+  AuditQuery,
   EntryListQuery,
   EntryRow,
   GrantRow,
@@ -9,7 +12,14 @@ import type {
   TokenRow,
 } from "../vault/storage-port.js";
 import { PreparedQuery } from "./prepared-query.js";
-import type { Database, EntriesTable, StoresTable, TokensTable } from "./schema.js";
+import type {
+  AuditCheckpointsTable,
+  AuditLogTable,
+  Database,
+  EntriesTable,
+  StoresTable,
+  TokensTable,
+} from "./schema.js";
 
 /** The hot reads, compiled once per database handle. */
 export class HotReads {
@@ -155,6 +165,107 @@ export class KyselyReads implements StorageReads {
       .execute();
     return rows.map((r) => r.uid);
   }
+
+  async listAudit(query: AuditQuery): Promise<ChainedAuditRecord[]> {
+    let select = this.db.selectFrom("audit_log").selectAll();
+    if (query.storeId !== undefined) select = select.where("store_id", "=", query.storeId);
+    if (query.tokenId !== undefined) select = select.where("token_id", "=", query.tokenId);
+    if (query.since !== undefined) select = select.where("at", ">=", query.since);
+    if (query.until !== undefined) select = select.where("at", "<", query.until);
+    if (query.code !== undefined) select = select.where("code", "=", query.code);
+    if (query.method !== undefined) select = select.where("method", "=", query.method);
+    const rows = await select
+      .orderBy("at", "desc")
+      .orderBy("chain_id", "desc")
+      .orderBy("seq", "desc")
+      .limit(query.limit)
+      .execute();
+    return rows.reverse().map(toAuditRecord);
+  }
+
+  async listAuditChains(): Promise<{ chainId: string; checkpoint: AuditCheckpoint | undefined }[]> {
+    const chains = await this.db
+      .selectFrom("audit_log")
+      .select("chain_id")
+      .distinct()
+      .orderBy("chain_id")
+      .execute();
+    const checkpoints = await this.db.selectFrom("audit_checkpoints").selectAll().execute();
+    const byChain = new Map(checkpoints.map((c) => [c.chain_id, toCheckpoint(c)]));
+    const ids = new Set([...chains.map((c) => c.chain_id), ...byChain.keys()]);
+    return [...ids].sort().map((chainId) => ({ chainId, checkpoint: byChain.get(chainId) }));
+  }
+
+  async readAuditChain(
+    chainId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<ChainedAuditRecord[]> {
+    const rows = await this.db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("chain_id", "=", chainId)
+      .where("seq", ">", afterSeq)
+      .orderBy("seq")
+      .limit(limit)
+      .execute();
+    return rows.map(toAuditRecord);
+  }
+
+  async auditPrefixBefore(
+    before: number,
+  ): Promise<{ chainId: string; seq: number; hash: Buffer }[]> {
+    const lasts = await this.db
+      .selectFrom("audit_log")
+      .select((eb) => ["chain_id", eb.fn.max("seq").as("seq")])
+      .where("at", "<", before)
+      .groupBy("chain_id")
+      .execute();
+    const out: { chainId: string; seq: number; hash: Buffer }[] = [];
+    for (const last of lasts) {
+      const row = await this.db
+        .selectFrom("audit_log")
+        .select("hash")
+        .where("chain_id", "=", last.chain_id)
+        .where("seq", "=", Number(last.seq))
+        .executeTakeFirst();
+      if (row !== undefined)
+        out.push({ chainId: last.chain_id, seq: Number(last.seq), hash: row.hash });
+    }
+    return out;
+  }
+}
+
+/** An audit_log row as the vault's ChainedAuditRecord. */
+export function toAuditRecord(row: Selectable<AuditLogTable>): ChainedAuditRecord {
+  return {
+    chainId: row.chain_id,
+    seq: Number(row.seq),
+    at: Number(row.at),
+    requestId: row.request_id,
+    tokenId: row.token_id,
+    method: row.method,
+    storeId: row.store_id,
+    keyIdPrefix: row.key_id_prefix,
+    code: Number(row.code),
+    reason: row.reason,
+    peer: row.peer,
+    clientIdentity: row.client_identity,
+    keyId: row.key_id,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+function toCheckpoint(row: Selectable<AuditCheckpointsTable>): AuditCheckpoint {
+  return {
+    chainId: row.chain_id,
+    seq: Number(row.seq),
+    hash: row.hash,
+    keyId: row.key_id,
+    prunedAt: Number(row.pruned_at),
+    mac: row.mac,
+  };
 }
 
 /** A stores row as the port's StoreRow. */

@@ -1,6 +1,7 @@
 import type { Transaction } from "kysely";
 import type { ChainedAuditRecord } from "../vault/audit-chain.js";
 import type {
+  AuditCheckpoint,
   CountDelta,
   EntryDelete,
   EntryPut,
@@ -278,6 +279,36 @@ export class KyselyTransaction extends KyselyReads implements WriteTransaction {
       .where("deleted_at", "is", null)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  async pruneAudit(checkpoint: AuditCheckpoint): Promise<number> {
+    const result = await this.#tx
+      .deleteFrom("audit_log")
+      .where("chain_id", "=", checkpoint.chainId)
+      .where("seq", "<=", checkpoint.seq)
+      .executeTakeFirst();
+    const values = {
+      chain_id: checkpoint.chainId,
+      seq: checkpoint.seq,
+      hash: checkpoint.hash,
+      key_id: checkpoint.keyId,
+      pruned_at: checkpoint.prunedAt,
+      mac: checkpoint.mac,
+    };
+    await this.#tx
+      .insertInto("audit_checkpoints")
+      .values(values)
+      .onConflict((oc) =>
+        oc.column("chain_id").doUpdateSet({
+          seq: checkpoint.seq,
+          hash: checkpoint.hash,
+          key_id: checkpoint.keyId,
+          pruned_at: checkpoint.prunedAt,
+          mac: checkpoint.mac,
+        }),
+      )
+      .execute();
+    return Number(result.numDeletedRows);
   }
 
   async appendAudit(records: readonly ChainedAuditRecord[]): Promise<void> {

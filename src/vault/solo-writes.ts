@@ -98,6 +98,8 @@ export async function runSoloCommand(
           command.masterKeyId,
         ),
       );
+    case "pruneAudit":
+      return done(await tx.pruneAudit(command.checkpoint));
     default:
       throw new Error(`${command.kind} is not a solo command`);
   }

@@ -104,6 +104,34 @@ export interface EntryDelete {
   readonly version: number;
 }
 
+/** Which audit records to list, newest last. */
+export interface AuditQuery {
+  readonly storeId?: string | undefined;
+  readonly tokenId?: string | undefined;
+  /** Only records at or after this time (Unix ms). */
+  readonly since?: number | undefined;
+  /** Only records before this time. */
+  readonly until?: number | undefined;
+  /** Only records with this gRPC status code. */
+  readonly code?: number | undefined;
+  /** Only records of this method (its path). */
+  readonly method?: string | undefined;
+  readonly limit: number;
+}
+
+/** Where a chain continues after its oldest records were pruned. */
+export interface AuditCheckpoint {
+  readonly chainId: string;
+  /** The last pruned record's seq and hash. */
+  readonly seq: number;
+  readonly hash: Buffer;
+  /** The master key whose audit key made `mac`. */
+  readonly keyId: Buffer;
+  readonly prunedAt: number;
+  /** HMAC under the audit key over (chainId, seq, prunedAt) chained from `hash`. */
+  readonly mac: Buffer;
+}
+
 /** Reads, available inside and outside write transactions. */
 export interface StorageReads {
   findStore(id: string): Promise<StoreRow | undefined>;
@@ -119,6 +147,14 @@ export interface StorageReads {
   countTokens(): Promise<number>;
   /** Stores whose key was destroyed but whose rows are not purged yet. */
   listDeletedStoreUids(): Promise<Buffer[]>;
+  /** Audit records matching `query`, oldest first (the last `limit` of them). */
+  listAudit(query: AuditQuery): Promise<ChainedAuditRecord[]>;
+  /** Every audit chain's id, and its checkpoint if it was pruned. */
+  listAuditChains(): Promise<{ chainId: string; checkpoint: AuditCheckpoint | undefined }[]>;
+  /** Up to `limit` records of a chain after `afterSeq`, in seq order. */
+  readAuditChain(chainId: string, afterSeq: number, limit: number): Promise<ChainedAuditRecord[]>;
+  /** Up to `limit` records of each chain older than `before`, for retention: chain ids and last seq. */
+  auditPrefixBefore(before: number): Promise<{ chainId: string; seq: number; hash: Buffer }[]>;
 }
 
 /**
@@ -174,6 +210,8 @@ export interface WriteTransaction extends StorageReads {
   ): Promise<boolean>;
   /** Appends chained records to the audit log. */
   appendAudit(records: readonly ChainedAuditRecord[]): Promise<void>;
+  /** Deletes a chain's records up to `checkpoint.seq` and records where it now starts. */
+  pruneAudit(checkpoint: AuditCheckpoint): Promise<number>;
 }
 
 /** The state of the database as the server must report it. */

@@ -1,6 +1,7 @@
 import { masterKeyId } from "../crypto/at-rest.js";
 import { hashTokenSecret, parseAccessToken } from "./access-token.js";
 import { AdminPlane } from "./admin-plane.js";
+import { pruneAudit } from "./audit-retention.js";
 import { Authenticator } from "./authenticator.js";
 import { DataKeyRing } from "./data-key-ring.js";
 import { DataPlane } from "./data-plane.js";
@@ -28,6 +29,8 @@ export interface VaultOptions {
   readonly onBackgroundError?: (error: unknown, context: string) => void;
   /** How often expired entries are swept. Default 5 s. */
   readonly sweepIntervalMs?: number;
+  /** Audit records older than this are pruned, hourly; undefined: kept forever. */
+  readonly auditRetentionMs?: number | undefined;
 }
 
 /** The vault: both planes over one storage and one set of caches. */
@@ -98,6 +101,11 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
   const admin = new AdminPlane({ reads, stores, cache, storage, authenticator, masterKey, purge });
   for (const uid of await reads.listDeletedStoreUids()) purge(uid);
   const sweeper = startSweeper(storage, cache, options.sweepIntervalMs ?? 5_000, report);
+  const retention = options.auditRetentionMs;
+  const pruner =
+    retention === undefined
+      ? undefined
+      : startPruner(() => pruneAudit(storage, masterKey, Date.now() - retention), report);
 
   return {
     data,
@@ -127,6 +135,7 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
     async close() {
       stopping.abort();
       clearInterval(sweeper);
+      if (pruner !== undefined) clearInterval(pruner);
       authenticator.close();
       await Promise.allSettled([...purges]);
       stores.clear();
@@ -179,6 +188,20 @@ function startSweeper(
       }
     })();
   }, intervalMs);
+  timer.unref();
+  return timer;
+}
+
+/** Runs the audit pruner now and every hour. */
+function startPruner(
+  prune: () => Promise<number>,
+  report: (error: unknown, context: string) => void,
+): NodeJS.Timeout {
+  const run = (): void => {
+    prune().catch((error: unknown) => report(error, "audit retention"));
+  };
+  setImmediate(run);
+  const timer = setInterval(run, 3_600_000);
   timer.unref();
   return timer;
 }

@@ -1,6 +1,6 @@
 import type { ValidKeyRef } from "./assertions.js";
 import type { AuditRecord } from "./audit-record.js";
-import type { SecretRow, StoreRow, TokenRow } from "./storage-port.js";
+import type { AuditCheckpoint, SecretRow, StoreRow, TokenRow } from "./storage-port.js";
 
 /**
  * Every write the vault makes, as plain data. A command carries everything
@@ -22,7 +22,8 @@ export type WriteCommand =
   | RevokeTokenCommand
   | TouchTokensCommand
   | RewrapStoreKeyCommand
-  | AppendAuditCommand;
+  | AppendAuditCommand
+  | PruneAuditCommand;
 
 /** Writes one entry, removing it under previous key ids; registers the secret if allowed. */
 export interface SetValueCommand {
@@ -148,6 +149,12 @@ export interface AppendAuditCommand {
   readonly records: readonly AuditRecord[];
 }
 
+/** Prunes a chain's oldest records (retention), leaving a checkpoint verification starts from. */
+export interface PruneAuditCommand {
+  readonly kind: "pruneAudit";
+  readonly checkpoint: AuditCheckpoint;
+}
+
 /** What each command resolves with: what the caller's thread must know or update after commit. */
 export interface WriteResults {
   setValue: {
@@ -174,6 +181,7 @@ export interface WriteResults {
   touchTokens: undefined;
   rewrapStoreKey: boolean;
   appendAudit: undefined;
+  pruneAudit: number;
 }
 
 /** The result type of a command. */
@@ -194,4 +202,5 @@ export const SOLO_COMMANDS: ReadonlySet<WriteCommand["kind"]> = new Set([
   "insertToken",
   "revokeToken",
   "rewrapStoreKey",
+  "pruneAudit",
 ]);
