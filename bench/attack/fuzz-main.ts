@@ -12,7 +12,7 @@ const USAGE = `npm run fuzz -- [flags]
   --streams N               calls in flight per connection (default 8)
   --header-flood-rounds R   then R rounds of the header flood against the same server (default 3)
   --flood-requests N        requests per header-flood round (default 2000)
-  --rss-bound-mb M          allowed RSS growth over the run (default 200)
+  --rss-bound-mb M          allowed RSS growth over the run (default 400)
   --log-level L             the server's log level (default debug)
   --replay LIST             only these probes: numbers and ranges, e.g. 17,52820 or 50000-59999
   --json PATH               also write the figures as JSON

@@ -93,7 +93,22 @@ export function fuzzChecks(report: FuzzReport): Check[] {
       pass: growthKb <= report.rss.boundKb && report.rss.afterKb > 0,
       figure: `${mb(report.rss.beforeKb)} → ${mb(report.rss.afterKb)} (peak ${mb(report.rss.peakKb)})`,
     },
+    {
+      // V8 grows its heap under load and keeps it (the live heap stays ~20 MB: docs/hardening.md);
+      // a leak would keep growing. Over the run's second half RSS must stay within 15%.
+      name: "RSS flat over the second half of the run (no leak)",
+      pass: secondHalfGrowth(report.rss.samples) <= 0.15,
+      figure: `+${(secondHalfGrowth(report.rss.samples) * 100).toFixed(1)}% from the midpoint`,
+    },
   ];
+}
+
+/** RSS growth from the middle sample to the last, as a fraction of the middle sample. */
+function secondHalfGrowth(samples: readonly { rssKb: number }[]): number {
+  if (samples.length < 4) return 0;
+  const middle = samples[Math.floor(samples.length / 2)]?.rssKb ?? 0;
+  const last = samples[samples.length - 1]?.rssKb ?? 0;
+  return middle === 0 ? 0 : Math.max(0, last - middle) / middle;
 }
 
 const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
