@@ -136,6 +136,42 @@ export function assertVersion(name: string, value: unknown): asserts value is nu
 }
 
 /**
+ * The lifetime of a write as the wire carries it: a `ttl` from `expiresIn`,
+ * an `expireTime` from `expiresAt`, or nothing.
+ *
+ * @throws HexclaveError INVALID_ARGUMENT for both at once, a non-positive or
+ *   non-integer `expiresIn`, or an `expiresAt` that is not a valid Date.
+ * @example
+ * const lifetime = lifetimeOf({ expiresIn: 3_600_000 }); // { ttl: { seconds: 3600n, nanos: 0 } }
+ */
+export function lifetimeOf(options: {
+  readonly expiresIn?: unknown;
+  readonly expiresAt?: unknown;
+}): { ttl?: { seconds: bigint; nanos: number }; expireTime?: Date } {
+  const { expiresIn, expiresAt } = options;
+  if (expiresIn !== undefined && expiresAt !== undefined) {
+    throw invalid(`give "expiresIn" or "expiresAt", not both`);
+  }
+  if (expiresIn !== undefined) {
+    if (typeof expiresIn !== "number" || !Number.isSafeInteger(expiresIn) || expiresIn <= 0) {
+      throw invalid(
+        `"expiresIn" must be a whole number of milliseconds > 0, got ${describe(expiresIn)}`,
+      );
+    }
+    return {
+      ttl: { seconds: BigInt(Math.floor(expiresIn / 1000)), nanos: (expiresIn % 1000) * 1_000_000 },
+    };
+  }
+  if (expiresAt !== undefined) {
+    if (!(expiresAt instanceof Date) || !Number.isFinite(expiresAt.getTime())) {
+      throw invalid(`"expiresAt" must be a valid Date, got ${describe(expiresAt)}`);
+    }
+    return { expireTime: expiresAt };
+  }
+  return {};
+}
+
+/**
  * @throws HexclaveError INVALID_ARGUMENT unless `value` is undefined, "text" or "bytes".
  * @example
  * assertAs(options.as);

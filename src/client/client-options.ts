@@ -110,6 +110,22 @@ export interface WriteOptions extends SecretOptions {
 }
 
 /**
+ * Options of `setValue`: those of every write, and an optional lifetime. An
+ * expired entry reads as null, is never listed and counts nowhere; the
+ * server deletes it soon after. The server's clock decides when it expires
+ * (docs/operations.md, "Expiring entries").
+ *
+ * @example
+ * await store.setValue(`gh-access:${user.id}`, accessToken, { secret, expiresIn: 3_600_000 });
+ */
+export interface SetOptions extends WriteOptions {
+  /** Milliseconds from when the server receives the write. */
+  readonly expiresIn?: number | undefined;
+  /** An absolute time (judged by the server's clock); give this or `expiresIn`, not both. */
+  readonly expiresAt?: Date | undefined;
+}
+
+/**
  * Options of `entries`.
  *
  * @example
@@ -151,6 +167,8 @@ export interface StoredEntry<V extends string | Uint8Array = string> {
    * shows its older time (docs/sealing.md §9.2). Re-sealing by `rotateSecret` keeps it.
    */
   readonly writtenAt: Date;
+  /** When the entry expires (set by the server from the write's lifetime); null: never. */
+  readonly expiresAt: Date | null;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   assertSecretType,
   assertValue,
   assertVersion,
+  lifetimeOf,
 } from "./client-assertions.js";
 import type {
   BytesReadOptions,
@@ -17,6 +18,7 @@ import type {
   RegisterSecretOptions,
   RotateSecretOptions,
   RotationResult,
+  SetOptions,
   SetValueResult,
   StoredEntry,
   TextReadOptions,
@@ -136,6 +138,7 @@ export class DataVaultStore {
         value: decodeValue(opened, options.as ?? "text"),
         version: entry.version,
         writtenAt,
+        expiresAt: entry.expireTime ?? null,
       };
     });
   }
@@ -153,17 +156,15 @@ export class DataVaultStore {
    * @example
    * const { version } = await store.setValue(`gh:${user.id}`, refreshToken, { secret });
    * await store.setValue("signing-key", new Uint8Array(32), { secret, ifVersion: 0 }); // only if absent
+   * await store.setValue(`gh-access:${user.id}`, accessToken, { secret, expiresIn: 3_600_000 }); // an hour
    */
-  setValue(
-    key: string,
-    value: string | Uint8Array,
-    options: WriteOptions,
-  ): Promise<SetValueResult> {
+  setValue(key: string, value: string | Uint8Array, options: SetOptions): Promise<SetValueResult> {
     return this.#ctx.guard(async () => {
       assertKeyName("key", key);
       assertValue(value);
       assertOptions(options);
       assertVersion("ifVersion", options.ifVersion);
+      const lifetime = lifetimeOf(options);
       this.#assertFits(key, value);
       const keys = await this.#ctx.callKeys(options);
       const [own, ...older] = candidatesFor(keys, key) as [Candidate, ...Candidate[]];
@@ -173,6 +174,7 @@ export class DataVaultStore {
         sealedValue: seal(keys.current, key, value),
         expectedVersion: options.ifVersion,
         previousKeys: older.map((c) => c.ref),
+        ...lifetime,
       });
       return { version };
     });

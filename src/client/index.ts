@@ -25,6 +25,7 @@ export type {
   RotationProgress,
   RotationResult,
   SecretOptions,
+  SetOptions,
   SetValueResult,
   StoredEntry,
   TextReadOptions,

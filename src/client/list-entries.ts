@@ -58,6 +58,7 @@ export async function* listEntries(
               value: decodeValue(opened, as),
               version: entry.version,
               writtenAt,
+              expiresAt: entry.expireTime ?? null,
             };
           }
         }

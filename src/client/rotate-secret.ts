@@ -166,16 +166,25 @@ class EntryMover {
         // an old (possibly replayed) value look fresh.
         const sealed = seal(this.#to, opened.keyName, value, opened.writtenAt);
         opened.value.fill(0);
+        // Keep the entry's expiry too: rotation must not make a short-lived value permanent.
         await this.#ctx.rpc.setValue({
           storeId: this.#ctx.storeId,
           key: newRef,
           sealedValue: sealed,
           expectedVersion: current.version,
           previousKeys: [oldRef],
+          ...(current.expireTime === undefined ? {} : { expireTime: current.expireTime }),
         });
         return "resealed";
       } catch (error) {
-        if (toHexclaveError(error).code !== "VERSION_CONFLICT") throw error;
+        const typed = toHexclaveError(error);
+        // It expired (by the server's clock) while being rotated: it is gone for every reader,
+        // so drop the old copy instead of giving it a new life.
+        if (typed.code === "INVALID_ARGUMENT" && typed.metadata.field === "expire_time") {
+          superseded = true;
+          continue;
+        }
+        if (typed.code !== "VERSION_CONFLICT") throw error;
       }
       // Someone wrote or deleted meanwhile: look at both copies again.
       const both = await this.#ctx.rpc.batchGetValues({

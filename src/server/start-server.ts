@@ -42,6 +42,8 @@ export interface StartServerOptions extends ServerFlags {
   readonly logger?: Logger;
   /** Group-commit tuning (batch size, queue bound). */
   readonly writes?: GroupCommitOptions;
+  /** How often expired entries are swept. Default 5 s. */
+  readonly sweepIntervalMs?: number;
   /** How long shutdown waits for calls in flight. Default 10 s. */
   readonly shutdownGraceMs?: number;
   /** What one client may make the transport hold; see TransportLimits. */
@@ -172,6 +174,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       bootstrapAdminToken: config.adminToken,
       entryCacheBytes: config.entryCacheMb * 1024 * 1024,
       auditRetentionMs: config.auditRetentionMs,
+      ...(options.sweepIntervalMs === undefined
+        ? {}
+        : { sweepIntervalMs: options.sweepIntervalMs }),
       onBackgroundError: (err, context) => log.error({ err, context }, "background task failed"),
     });
     auditor = auditSink(storage, { stdout: config.auditStdout });

@@ -29,6 +29,7 @@ export function entryToWire(view: EntryView): Entry {
     sealedValue: view.sealedValue,
     version: BigInt(view.version),
     updateTime: new Date(view.updatedAt),
+    ...(view.expiresAt === null ? {} : { expireTime: new Date(view.expiresAt) }),
   };
 }
 
@@ -42,5 +43,6 @@ export function tokenToWire(view: TokenView): Token {
     createTime: new Date(view.createdAt),
     lastUseTime: view.lastUsedAt === null ? undefined : new Date(view.lastUsedAt),
     revokeTime: view.revokedAt === null ? undefined : new Date(view.revokedAt),
+    ...(view.expiresAt === null ? {} : { expireTime: new Date(view.expiresAt) }),
   };
 }

@@ -80,6 +80,9 @@ export class FoldedReads implements StorageReads {
   listSecrets(storeUid: Buffer) {
     return this.#inner.listSecrets(storeUid);
   }
+  expiredBacklog(storeUid: Buffer, now: number) {
+    return this.#inner.expiredBacklog(storeUid, now);
+  }
   listEntries(...args: Parameters<StorageReads["listEntries"]>) {
     return this.#inner.listEntries(...args);
   }

@@ -24,6 +24,7 @@ export function guardedReads(
     findStore: (id) => reads.findStore(id).catch(fail),
     listStores: () => reads.listStores().catch(fail),
     listSecrets: (uid) => reads.listSecrets(uid).catch(fail),
+    expiredBacklog: (uid, now) => reads.expiredBacklog(uid, now).catch(fail),
     getEntries: (uid, keyIds, now) => reads.getEntries(uid, keyIds, now).catch(fail),
     listEntries: (uid, query) => reads.listEntries(uid, query).catch(fail),
     listTokens: (includeRevoked) => reads.listTokens(includeRevoked).catch(fail),

@@ -22,9 +22,9 @@ export interface InspectedStorage {
 /** Where to look. */
 export interface InspectOptions {
   /** A data directory (its hexclave.db) or an SQLite file. */
-  readonly sqliteFile?: string;
-  readonly dataDir?: string;
-  readonly databaseUrl?: string;
+  readonly sqliteFile?: string | undefined;
+  readonly dataDir?: string | undefined;
+  readonly databaseUrl?: string | undefined;
 }
 
 /**

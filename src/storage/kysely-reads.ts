@@ -5,6 +5,7 @@ import type {
   AuditQuery,
   EntryListQuery,
   EntryRow,
+  ExpiredBacklog,
   GrantRow,
   SecretRow,
   StorageReads,
@@ -95,6 +96,26 @@ export class KyselyReads implements StorageReads {
       fingerprint: r.fingerprint,
       entryCount: Number(r.entry_count),
       registeredAt: Number(r.registered_at),
+    }));
+  }
+
+  async expiredBacklog(storeUid: Buffer, now: number): Promise<ExpiredBacklog[]> {
+    const rows = await this.db
+      .selectFrom("entries")
+      .select((eb) => [
+        "fingerprint",
+        eb.fn.countAll().as("entries"),
+        eb.fn.sum<number | string | bigint>(eb.fn("length", ["blob"])).as("bytes"),
+      ])
+      .where("store_uid", "=", storeUid)
+      .where("expires_at", "is not", null)
+      .where("expires_at", "<=", now)
+      .groupBy("fingerprint")
+      .execute();
+    return rows.map((r) => ({
+      fingerprint: r.fingerprint,
+      entries: Number(r.entries),
+      storedBytes: Number(r.bytes),
     }));
   }
 

@@ -5,8 +5,9 @@ import { assertStoreId, assertText, assertUint64InRange } from "./assertions.js"
 import type { Audited } from "./audit-record.js";
 import type { Authenticator } from "./authenticator.js";
 import { type Caller, requireAdmin } from "./caller.js";
-import { describe } from "./describe-store.js";
+import { describe, liveStoreView } from "./describe-store.js";
 import type { EntryCache } from "./entry-cache.js";
+import { type DurationInput, expiryOf, TOKEN_EXPIRY } from "./expiry.js";
 import { limits } from "./limits.js";
 import type { GrantRow, Storage, StorageReads, StoreRow } from "./storage-port.js";
 import type { StoreDirectory } from "./store-directory.js";
@@ -18,6 +19,8 @@ export interface CreateTokenInput {
   readonly name: string;
   readonly admin: boolean;
   readonly grants: readonly GrantRow[];
+  /** The token stops working this long after it is created. */
+  readonly ttl?: DurationInput | undefined;
 }
 
 /** What the admin plane needs. */
@@ -107,9 +110,7 @@ export class AdminPlane {
   async listStores(caller: Caller): Promise<StoreView[]> {
     requireAdmin(caller);
     const rows = await this.#deps.reads.listStores();
-    return Promise.all(
-      rows.map(async (row) => storeView(row, await this.#deps.reads.listSecrets(row.uid))),
-    );
+    return Promise.all(rows.map((row) => liveStoreView(this.#deps.reads, row)));
   }
 
   /**
@@ -152,6 +153,8 @@ export class AdminPlane {
     requireAdmin(caller);
     const name = assertText(input.name, "name", { min: 1, max: limits.maxTokenNameChars });
     const grants = assertGrants(input.admin, input.grants);
+    const now = Date.now();
+    const expiresAt = expiryOf({ ttl: input.ttl }, now, TOKEN_EXPIRY);
     const made = newAccessToken();
     const row = {
       id: made.id,
@@ -159,10 +162,10 @@ export class AdminPlane {
       secretHash: made.secretHash,
       admin: input.admin,
       grants,
-      createdAt: Date.now(),
+      createdAt: now,
       lastUsedAt: null,
       revokedAt: null,
-      expiresAt: null,
+      expiresAt,
     };
     await this.#deps.storage.write({
       kind: "insertToken",

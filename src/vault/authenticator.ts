@@ -39,7 +39,7 @@ interface TokenTable {
 
 /**
  * Turns an `authorization` header into a {@link Caller}, or the reason it
- * cannot: missing, malformed, unknown, wrong secret, or revoked.
+ * cannot: missing, malformed, unknown, wrong secret, revoked, or expired.
  *
  * The whole token table (ids, hashes, grants — a few hundred rows) is kept in
  * memory and re-read in the background, so no call waits on the database and
@@ -90,7 +90,7 @@ export class Authenticator {
   /**
    * Authenticates one call.
    *
-   * @throws VaultError TOKEN_MISSING, TOKEN_INVALID or TOKEN_REVOKED.
+   * @throws VaultError TOKEN_MISSING, TOKEN_INVALID, TOKEN_REVOKED or TOKEN_EXPIRED.
    */
   async authenticate(authorization: string | undefined): Promise<Caller> {
     if (authorization === undefined || authorization === "") {
@@ -116,6 +116,12 @@ export class Authenticator {
       throw new VaultError(
         "TOKEN_REVOKED",
         "this access token was revoked: ask an admin for a new one",
+      );
+    }
+    if (token.row.expiresAt !== null && token.row.expiresAt <= Date.now()) {
+      throw new VaultError(
+        "TOKEN_EXPIRED",
+        `this access token expired at ${new Date(token.row.expiresAt).toISOString()}: ask an admin for a new one`,
       );
     }
     this.#touch(token);

@@ -12,6 +12,7 @@ import { type Caller, requireAccess } from "./caller.js";
 import { describe } from "./describe-store.js";
 import type { EntryCache } from "./entry-cache.js";
 import type { EntryReader } from "./entry-reader.js";
+import { type DurationInput, ENTRY_EXPIRY, expiryOf } from "./expiry.js";
 import { limits } from "./limits.js";
 import { readAllowed, unknownSecret } from "./secret-policy.js";
 import type { SecretRow, Storage, StorageReads } from "./storage-port.js";
@@ -28,7 +29,7 @@ export interface KeyRefInput {
 /** Arguments of {@link DataPlane.getValue}. */
 export interface GetValueInput {
   readonly storeId: string;
-  readonly key: KeyRefInput | undefined;
+  readonly key?: KeyRefInput | undefined;
   readonly previousKeys: readonly KeyRefInput[];
 }
 
@@ -36,6 +37,10 @@ export interface GetValueInput {
 export interface SetValueInput extends GetValueInput {
   readonly sealedValue: Uint8Array;
   readonly expectedVersion?: bigint | undefined;
+  /** The entry expires this long after the server receives the write. */
+  readonly ttl?: DurationInput | undefined;
+  /** The entry expires at this time (the server's clock). */
+  readonly expireTime?: Date | undefined;
 }
 
 /** Arguments of {@link DataPlane.deleteValue}. */
@@ -178,6 +183,7 @@ export class DataPlane {
     requireAccess(caller, id, "write");
     const [key, ...previous] = keyAndPrevious(input) as [ValidKeyRef, ...ValidKeyRef[]];
     const expected = expectedVersion(input.expectedVersion);
+    const expiresAt = expiryOf(input, Date.now(), ENTRY_EXPIRY);
     const store = await this.#deps.stores.get(id);
     const sealed = assertSealedValue(input.sealedValue, store.row.maxValueBytes);
     const uid = store.row.uid;
@@ -189,7 +195,7 @@ export class DataPlane {
       previous,
       sealed,
       expected,
-      expiresAt: null,
+      expiresAt,
       audit: audited.audit,
     });
     // Views into the request; the cache copies what it keeps.
@@ -199,7 +205,7 @@ export class DataPlane {
       sealedValue: sealed,
       version: result.version,
       updatedAt: result.updatedAt,
-      expiresAt: null,
+      expiresAt,
     };
     this.#deps.cache.written(uid, entry, result.removedKeyIds);
     this.#secretsChanged(uid, result.secrets);

@@ -89,6 +89,13 @@ export interface CountDelta {
   readonly bytes: number;
 }
 
+/** Expired, not yet swept entries under one secret. */
+export interface ExpiredBacklog {
+  readonly fingerprint: Buffer;
+  readonly entries: number;
+  readonly storedBytes: number;
+}
+
 /** An entry to write, replacing exactly the row the writer saw (or none). */
 export interface EntryPut {
   readonly storeUid: Buffer;
@@ -137,6 +144,12 @@ export interface StorageReads {
   findStore(id: string): Promise<StoreRow | undefined>;
   listStores(): Promise<StoreRow[]>;
   listSecrets(storeUid: Buffer): Promise<SecretRow[]>;
+  /**
+   * Entries of a store that expired by `now` but the sweeper has not deleted
+   * yet, summed per secret (bytes are the stored blobs' lengths): the counts
+   * still include them until they are swept.
+   */
+  expiredBacklog(storeUid: Buffer, now: number): Promise<ExpiredBacklog[]>;
   /**
    * The entries that exist among `keyIds`, in any order: those not expired at
    * `now`, or every one (expired included) when `now` is null.

@@ -18,6 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Duration } from "../../google/protobuf/duration.js";
 import { Store, StoreGrant, Token } from "./types.js";
 
 /** Request for AdminService.CreateStore. */
@@ -37,7 +38,7 @@ export interface CreateStoreRequest {
 /** Response for AdminService.CreateStore. */
 export interface CreateStoreResponse {
   /** The new store. */
-  store: Store | undefined;
+  store?: Store | undefined;
 }
 
 /** Request for AdminService.GetStore. */
@@ -49,7 +50,7 @@ export interface GetStoreRequest {
 /** Response for AdminService.GetStore. */
 export interface GetStoreResponse {
   /** The store. */
-  store: Store | undefined;
+  store?: Store | undefined;
 }
 
 /** Request for AdminService.ListStores. */
@@ -85,12 +86,18 @@ export interface CreateTokenRequest {
    * before it exists.
    */
   grants: StoreGrant[];
+  /**
+   * The token stops working this long after it is created (refused as
+   * UNAUTHENTICATED, reason TOKEN_EXPIRED). At least a minute, at most 10
+   * years; unset: it never expires.
+   */
+  ttl?: Duration | undefined;
 }
 
 /** Response for AdminService.CreateToken. */
 export interface CreateTokenResponse {
   /** The token's public record. */
-  token:
+  token?:
     | Token
     | undefined;
   /** The token itself ("hxk_..."), shown this once: store it now. */
@@ -118,7 +125,7 @@ export interface RevokeTokenRequest {
 /** Response for AdminService.RevokeToken. */
 export interface RevokeTokenResponse {
   /** The revoked token's public record. */
-  token: Token | undefined;
+  token?: Token | undefined;
 }
 
 function createBaseCreateStoreRequest(): CreateStoreRequest {
@@ -584,7 +591,7 @@ export const DeleteStoreResponse: MessageFns<DeleteStoreResponse> = {
 };
 
 function createBaseCreateTokenRequest(): CreateTokenRequest {
-  return { name: "", admin: false, grants: [] };
+  return { name: "", admin: false, grants: [], ttl: undefined };
 }
 
 export const CreateTokenRequest: MessageFns<CreateTokenRequest> = {
@@ -597,6 +604,9 @@ export const CreateTokenRequest: MessageFns<CreateTokenRequest> = {
     }
     for (const v of message.grants) {
       StoreGrant.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -638,6 +648,14 @@ export const CreateTokenRequest: MessageFns<CreateTokenRequest> = {
             message.grants.push(StoreGrant.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -658,6 +676,7 @@ export const CreateTokenRequest: MessageFns<CreateTokenRequest> = {
     message.name = object.name ?? "";
     message.admin = object.admin ?? false;
     message.grants = object.grants?.map((e) => StoreGrant.fromPartial(e)) || [];
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
     return message;
   },
 };

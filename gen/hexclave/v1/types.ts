@@ -40,7 +40,11 @@ export interface Entry {
    */
   version: bigint;
   /** When the entry was last written. */
-  updateTime: Date | undefined;
+  updateTime?:
+    | Date
+    | undefined;
+  /** When the entry expires (the server's clock); unset: never. */
+  expireTime?: Date | undefined;
 }
 
 /** A client secret the store knows, by fingerprint. */
@@ -50,7 +54,7 @@ export interface SecretInfo {
   /** How many entries are sealed under this secret. */
   entryCount: bigint;
   /** When the secret was first registered with the store. */
-  registerTime: Date | undefined;
+  registerTime?: Date | undefined;
 }
 
 /** An isolated store: its own keys, its own entries, its own access grants. */
@@ -76,7 +80,7 @@ export interface Store {
   /** Sum of the sizes of the sealed values in the store, in bytes. */
   totalValueBytes: bigint;
   /** When the store was created. */
-  createTime: Date | undefined;
+  createTime?: Date | undefined;
 }
 
 /** Access a token has to one store. */
@@ -103,15 +107,19 @@ export interface Token {
   /** Per-store access, for tokens that are not admin. */
   grants: StoreGrant[];
   /** When the token was created. */
-  createTime:
+  createTime?:
     | Date
     | undefined;
   /** When the token was last used (updated at most once a minute); unset if never. */
-  lastUseTime:
+  lastUseTime?:
     | Date
     | undefined;
   /** When the token was revoked; unset while it is valid. */
-  revokeTime: Date | undefined;
+  revokeTime?:
+    | Date
+    | undefined;
+  /** When the token stops working (the server's clock); unset: never. */
+  expireTime?: Date | undefined;
 }
 
 function createBaseKeyRef(): KeyRef {
@@ -188,6 +196,7 @@ function createBaseEntry(): Entry {
     sealedValue: Buffer.alloc(0),
     version: 0n,
     updateTime: undefined,
+    expireTime: undefined,
   };
 }
 
@@ -210,6 +219,9 @@ export const Entry: MessageFns<Entry> = {
     }
     if (message.updateTime !== undefined) {
       Timestamp.encode(toTimestamp(message.updateTime), writer.uint32(42).fork()).join();
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -267,6 +279,14 @@ export const Entry: MessageFns<Entry> = {
             message.updateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.expireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -289,6 +309,7 @@ export const Entry: MessageFns<Entry> = {
     message.sealedValue = object.sealedValue ?? Buffer.alloc(0);
     message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
     message.updateTime = object.updateTime ?? undefined;
+    message.expireTime = object.expireTime ?? undefined;
     return message;
   },
 };
@@ -623,6 +644,7 @@ function createBaseToken(): Token {
     createTime: undefined,
     lastUseTime: undefined,
     revokeTime: undefined,
+    expireTime: undefined,
   };
 }
 
@@ -648,6 +670,9 @@ export const Token: MessageFns<Token> = {
     }
     if (message.revokeTime !== undefined) {
       Timestamp.encode(toTimestamp(message.revokeTime), writer.uint32(58).fork()).join();
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -721,6 +746,14 @@ export const Token: MessageFns<Token> = {
             message.revokeTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.expireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -745,6 +778,7 @@ export const Token: MessageFns<Token> = {
     message.createTime = object.createTime ?? undefined;
     message.lastUseTime = object.lastUseTime ?? undefined;
     message.revokeTime = object.revokeTime ?? undefined;
+    message.expireTime = object.expireTime ?? undefined;
     return message;
   },
 };

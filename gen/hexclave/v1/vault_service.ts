@@ -20,6 +20,8 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Duration } from "../../google/protobuf/duration.js";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { Entry, KeyRef, Store } from "./types.js";
 
 /** Request for VaultService.DescribeStore. */
@@ -31,7 +33,7 @@ export interface DescribeStoreRequest {
 /** Response for VaultService.DescribeStore. */
 export interface DescribeStoreResponse {
   /** The store's public parameters. */
-  store: Store | undefined;
+  store?: Store | undefined;
 }
 
 /** Request for VaultService.GetValue. */
@@ -39,7 +41,7 @@ export interface GetValueRequest {
   /** The store to read from. */
   storeId: string;
   /** The entry under the caller's current secret. */
-  key:
+  key?:
     | KeyRef
     | undefined;
   /**
@@ -52,7 +54,7 @@ export interface GetValueRequest {
 /** Response for VaultService.GetValue. */
 export interface GetValueResponse {
   /** The newest copy found; unset when none of the key ids exists. */
-  entry: Entry | undefined;
+  entry?: Entry | undefined;
 }
 
 /** Request for VaultService.SetValue. */
@@ -60,7 +62,7 @@ export interface SetValueRequest {
   /** The store to write to. */
   storeId: string;
   /** The entry under the caller's current secret. */
-  key:
+  key?:
     | KeyRef
     | undefined;
   /** The client-sealed envelope. Not empty; at most the store's max_value_bytes. */
@@ -79,6 +81,20 @@ export interface SetValueRequest {
    * At most 16.
    */
   previousKeys: KeyRef[];
+  /**
+   * The entry expires this long after the server receives the write (the
+   * server's clock rules): from then on it reads as absent, is never listed,
+   * counts nowhere, and is deleted in the background. At most 100 years.
+   * Exclusive with expire_time; neither: the entry never expires.
+   */
+  ttl?:
+    | Duration
+    | undefined;
+  /**
+   * The entry expires at this time, as the server's clock tells it; must be
+   * in the future. Exclusive with ttl.
+   */
+  expireTime?: Date | undefined;
 }
 
 /** Response for VaultService.SetValue. */
@@ -92,7 +108,7 @@ export interface DeleteValueRequest {
   /** The store to delete from. */
   storeId: string;
   /** The entry under the caller's current secret. */
-  key:
+  key?:
     | KeyRef
     | undefined;
   /** The same entry under previous secrets: removed too. At most 16. */
@@ -164,7 +180,7 @@ export interface RegisterSecretRequest {
 /** Response for VaultService.RegisterSecret. */
 export interface RegisterSecretResponse {
   /** The store after registration. */
-  store: Store | undefined;
+  store?: Store | undefined;
 }
 
 /** Request for VaultService.RetireSecret. */
@@ -181,7 +197,7 @@ export interface RetireSecretRequest {
 /** Response for VaultService.RetireSecret. */
 export interface RetireSecretResponse {
   /** The store after the secret was retired. */
-  store: Store | undefined;
+  store?: Store | undefined;
 }
 
 function createBaseDescribeStoreRequest(): DescribeStoreRequest {
@@ -429,7 +445,15 @@ export const GetValueResponse: MessageFns<GetValueResponse> = {
 };
 
 function createBaseSetValueRequest(): SetValueRequest {
-  return { storeId: "", key: undefined, sealedValue: Buffer.alloc(0), expectedVersion: undefined, previousKeys: [] };
+  return {
+    storeId: "",
+    key: undefined,
+    sealedValue: Buffer.alloc(0),
+    expectedVersion: undefined,
+    previousKeys: [],
+    ttl: undefined,
+    expireTime: undefined,
+  };
 }
 
 export const SetValueRequest: MessageFns<SetValueRequest> = {
@@ -451,6 +475,12 @@ export const SetValueRequest: MessageFns<SetValueRequest> = {
     }
     for (const v of message.previousKeys) {
       KeyRef.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(50).fork()).join();
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -508,6 +538,22 @@ export const SetValueRequest: MessageFns<SetValueRequest> = {
             message.previousKeys.push(KeyRef.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.expireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -532,6 +578,8 @@ export const SetValueRequest: MessageFns<SetValueRequest> = {
       ? BigInt(object.expectedVersion)
       : undefined;
     message.previousKeys = object.previousKeys?.map((e) => KeyRef.fromPartial(e)) || [];
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
+    message.expireTime = object.expireTime ?? undefined;
     return message;
   },
 };
@@ -1596,6 +1644,18 @@ type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = BigInt(Math.trunc(date.getTime() / 1_000));
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (globalThis.Number(t.seconds.toString()) || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;

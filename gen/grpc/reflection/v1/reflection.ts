@@ -62,7 +62,7 @@ export interface ServerReflectionResponse {
   /** The host the answer is about. */
   validHost: string;
   /** The question answered. */
-  originalRequest:
+  originalRequest?:
     | ServerReflectionRequest
     | undefined;
   /** Serialized FileDescriptorProtos. */
