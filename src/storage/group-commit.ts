@@ -46,7 +46,9 @@ const RETRIES = 3;
  *
  * A command refused by a check (a VaultError) fails alone. Any other failure
  * aborts the transaction; its commands are then run one per transaction, so
- * one bad command cannot fail its neighbours.
+ * one bad command cannot fail its neighbours — unless the database itself
+ * failed (unreachable, full, damaged): then the batch may have committed, and
+ * every command fails with that error rather than run twice.
  *
  * @example
  * const writes = new GroupCommit(run, { keys, audit }, classify, report);
@@ -117,8 +119,12 @@ export class GroupCommit {
       try {
         await this.#commit(jobs);
       } catch (error) {
-        if (jobs.length === 1) this.#fail(jobs[0] as Job, error);
-        else {
+        // A failing database (not a failing command) may even have committed the transaction:
+        // a connection lost with the COMMIT on its way. Run again, a write would find itself
+        // and be refused (VERSION_CONFLICT for what it wrote); each caller learns it failed.
+        if (jobs.length === 1 || this.#classify(error).condition !== undefined) {
+          for (const job of jobs) this.#fail(job, error);
+        } else {
           // Whatever failed is retried command by command, each failure for its own caller.
           for (const job of jobs) {
             await this.#commit([job]).catch((e: unknown) => this.#fail(job, e));

@@ -87,6 +87,14 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     const failure = postgresFailure(error);
     report(failure.condition ?? "unavailable", error);
   });
+  // A connection that breaks while checked out (mid-query, mid-transaction) emits "error" on
+  // its client, which the pool listens for only while the client is idle: unheard, that event
+  // would end the process. The query in flight fails on its own; the pool drops the client.
+  pool.on("connect", (client) => {
+    client.on("error", (error) => {
+      report(postgresFailure(error).condition ?? "unavailable", error);
+    });
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await reachable(db, options);

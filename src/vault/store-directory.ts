@@ -86,6 +86,9 @@ export class StoreDirectory {
   }
 
   async #load(storeId: string): Promise<LoadedStore> {
+    // Trusted for the TTL from when it was read, not from when the reads finished: a slow
+    // load must not stretch the bound on how late another server's change is seen.
+    const loadedAt = Date.now();
     const row = await this.#reads.findStore(storeId);
     if (row === undefined) {
       this.evict(storeId);
@@ -97,7 +100,7 @@ export class StoreDirectory {
     // The ring keeps a key unwrapped across reloads: calls in flight still use it.
     const dataKey = this.#keys.keyFor(row);
     const secrets = bySecretHex(await this.#reads.listSecrets(row.uid));
-    const loaded: LoadedStore = { row, dataKey, secrets, loadedAt: Date.now() };
+    const loaded: LoadedStore = { row, dataKey, secrets, loadedAt };
     this.#cache.set(storeId, loaded);
     return loaded;
   }

@@ -175,10 +175,10 @@ async function takeStores(
         c.kind === "setValue" ? [c.key, ...c.previous] : c.kind === "deleteValue" ? c.refs : [];
       for (const r of refs) keyIds.set(r.keyId.toString("latin1"), r.keyId);
     }
-    const [secrets, rows] = await Promise.all([
-      tx.listSecrets(uid),
-      keyIds.size === 0 ? [] : tx.getEntries(uid, [...keyIds.values()], null),
-    ]);
+    // One after the other: a transaction is one connection, which runs one query at a time
+    // (node-postgres only queues a second one, deprecated, and pg 9 refuses it).
+    const secrets = await tx.listSecrets(uid);
+    const rows = keyIds.size === 0 ? [] : await tx.getEntries(uid, [...keyIds.values()], null);
     stores.set(key, new StoreWrites(store, keys.keyFor(store), secrets, rows, now));
   }
   return stores;

@@ -1,16 +1,23 @@
 import { randomBytes } from "node:crypto";
-import { rm } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BackendStorage, forEachBackend } from "../support/backends.js";
+import { databaseRows } from "../support/database-rows.js";
 import { bearer, call, type RawClients, rawClients } from "../support/grpc-clients.js";
-import { encodedForms, filesContaining, occurrences } from "../support/sqlite-files.js";
+import { type LabelledNeedle, scanForNeedles } from "../support/needle-scan.js";
+import { clusterFiles } from "../support/postgres-files.js";
+import { DATA_FILES, encodedForms } from "../support/sqlite-files.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { createStore, keyRef, newFingerprint, setValue } from "../support/vault-fixtures.js";
 
 /**
  * Threat: someone with the disk, or a copy of it, reads what clients stored.
  * Clients send sealed blobs; the server seals each again with its store's key
- * before it touches SQLite. So the blob as sent must not appear in the
- * database, its WAL or its shared-memory file, in any encoding.
+ * before it touches the database. So the blob as sent must not appear in the
+ * database's files, in any encoding: SQLite's database, WAL and shared-memory
+ * file; every file of the PostgreSQL cluster's data directory, its WAL
+ * (pg_wal) included.
  */
 
 const DESCRIPTION = "plaintext-probe: descriptions are stored as given";
@@ -33,78 +40,106 @@ function windows(blob: Buffer): Buffer[] {
   return out;
 }
 
-/** Every place any form of the blob, or of one of its windows, is found. */
-function traces(dataDir: string, blob: Buffer): string[] {
-  const found = occurrences(dataDir, blob);
+/** Every form of the blob, and of each of its windows, that the scan looks for. */
+function needlesOf(blob: Buffer): LabelledNeedle[] {
+  const needles = encodedForms(blob).map(({ form, bytes }) => ({ label: form, bytes }));
   for (const window of windows(blob)) {
     // Raw and hex windows are position-independent; base64 is covered whole above.
     for (const { form, bytes } of encodedForms(window).slice(0, 3)) {
-      for (const file of filesContaining(dataDir, bytes)) found.push(`${file}: ${form} window`);
+      needles.push({ label: `${form} window`, bytes });
     }
   }
-  return found;
+  return needles;
 }
 
-let t: TestServer;
-let c: RawClients;
-const blobs = [recognisableBlob(200), recognisableBlob(3000), recognisableBlob(60_000)];
-const keys = blobs.map(() => keyRef(fp));
-
-beforeAll(async () => {
-  t = await startTestServer();
-  c = rawClients(t.address);
-  await createStore(c, t.adminToken, "plaintext-probe", { description: DESCRIPTION });
-  for (const [i, blob] of blobs.entries()) {
-    await setValue(c, t.adminToken, "plaintext-probe", keys[i] as (typeof keys)[0], blob);
-  }
-  // Overwrite one so an older copy could linger too.
-  await setValue(
-    c,
-    t.adminToken,
-    "plaintext-probe",
-    keys[0] as (typeof keys)[0],
-    blobs[0] as Buffer,
+/** The files someone with the disk reads: SQLite's three, or every file of the cluster. */
+async function diskFiles(storage: BackendStorage): Promise<(readonly [string, Buffer])[]> {
+  if (storage.clusterDataDir !== undefined) return clusterFiles(storage.clusterDataDir);
+  return DATA_FILES.filter((name) => existsSync(join(storage.dataDir, name))).map(
+    (name) => [name, readFileSync(join(storage.dataDir, name))] as const,
   );
-});
+}
 
-afterAll(async () => {
-  c?.close();
-  await t?.close();
-  if (t !== undefined) await rm(t.dataDir, { recursive: true, force: true });
-});
+forEachBackend(
+  (backend) => {
+    let storage: BackendStorage;
+    let t: TestServer;
+    let c: RawClients;
+    const blobs = [recognisableBlob(200), recognisableBlob(3000), recognisableBlob(60_000)];
+    const keys = blobs.map(() => keyRef(fp));
+    const traces = async (): Promise<string[]> =>
+      scanForNeedles(await diskFiles(storage), blobs.flatMap(needlesOf));
 
-describe("the disk never holds a sealed blob as sent", () => {
-  it("the scan finds what is stored as given (the description and the raw key ids), so it can see", () => {
-    expect(filesContaining(t.dataDir, Buffer.from(DESCRIPTION)).length).toBeGreaterThan(0);
-    for (const key of keys) {
-      expect(filesContaining(t.dataDir, key.keyId).length).toBeGreaterThan(0);
-    }
-  });
-
-  it("the blob read back through the API is the blob as sent", async () => {
-    for (const [i, blob] of blobs.entries()) {
-      const res = await call(
-        c.vault,
-        c.vault.getValue,
-        { storeId: "plaintext-probe", key: keys[i], previousKeys: [] },
-        bearer(t.adminToken),
+    beforeAll(async () => {
+      storage = await backend.fresh();
+      t = await startTestServer({ dataDir: storage.dataDir, databaseUrl: storage.databaseUrl });
+      c = rawClients(t.address);
+      await createStore(c, t.adminToken, "plaintext-probe", { description: DESCRIPTION });
+      for (const [i, blob] of blobs.entries()) {
+        await setValue(c, t.adminToken, "plaintext-probe", keys[i] as (typeof keys)[0], blob);
+      }
+      // Overwrite one so an older copy could linger too.
+      await setValue(
+        c,
+        t.adminToken,
+        "plaintext-probe",
+        keys[0] as (typeof keys)[0],
+        blobs[0] as Buffer,
       );
-      expect(Buffer.from(res.entry?.sealedValue ?? []).equals(blob)).toBe(true);
-    }
-  });
+    });
 
-  it("no blob is in hexclave.db, -wal or -shm while the server runs, in any encoding", () => {
-    for (const blob of blobs) expect(traces(t.dataDir, blob)).toEqual([]);
-  });
+    afterAll(async () => {
+      c?.close();
+      await t?.close();
+    });
 
-  it("nor after a clean stop has folded the WAL into the database file", async () => {
-    const dataDir = t.dataDir;
-    c.close();
-    await t.server.close();
-    expect(filesContaining(dataDir, Buffer.from(DESCRIPTION))).toContain("hexclave.db");
-    for (const blob of blobs) expect(traces(dataDir, blob)).toEqual([]);
-    // Restart on the same directory so afterAll's close has a server to stop.
-    t = await startTestServer({ dataDir });
-    c = rawClients(t.address);
-  });
-});
+    describe("the disk never holds a sealed blob as sent", () => {
+      it("the scan finds what is stored as given (the description and the raw key ids), so it can see", async () => {
+        const files = await diskFiles(storage);
+        const asGiven = [
+          { label: "description", bytes: Buffer.from(DESCRIPTION) },
+          ...keys.map((key, i) => ({ label: `key id ${i}`, bytes: key.keyId })),
+        ];
+        const seen = new Set(scanForNeedles(files, asGiven).map((hit) => hit.split(": ")[1]));
+        expect([...seen].sort()).toEqual(asGiven.map((n) => n.label).sort());
+      });
+
+      it("the blob read back through the API is the blob as sent", async () => {
+        for (const [i, blob] of blobs.entries()) {
+          const res = await call(
+            c.vault,
+            c.vault.getValue,
+            { storeId: "plaintext-probe", key: keys[i], previousKeys: [] },
+            bearer(t.adminToken),
+          );
+          expect(Buffer.from(res.entry?.sealedValue ?? []).equals(blob)).toBe(true);
+        }
+      });
+
+      it("no blob is in the database's files while the server runs, in any encoding", async () => {
+        expect(await traces()).toEqual([]);
+      });
+
+      it("nor once the server has stopped cleanly and every page is in the database's own files", async () => {
+        c.close();
+        await t.server.close();
+        // SQLite folds its WAL into hexclave.db on close; PostgreSQL writes its pages at a checkpoint.
+        const home = backend.name === "sqlite" ? "hexclave.db" : "base/";
+        if (backend.name === "postgres") {
+          const rows = databaseRows(storage);
+          await rows.run("checkpoint");
+          await rows.close();
+        }
+        const described = scanForNeedles(await diskFiles(storage), [
+          { label: "description", bytes: Buffer.from(DESCRIPTION) },
+        ]);
+        expect(described.some((hit) => hit.startsWith(home))).toBe(true);
+        expect(await traces()).toEqual([]);
+        // Restart on the same storage so afterAll's close has a server to stop.
+        t = await startTestServer({ dataDir: storage.dataDir, databaseUrl: storage.databaseUrl });
+        c = rawClients(t.address);
+      });
+    });
+  },
+  { ownCluster: true },
+);

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfo } from "../../gen/google/rpc/error_details.js";
 import { Status } from "../../gen/google/rpc/status.js";
 import type { KeyRef } from "../../gen/hexclave/v1/types.js";
+import { forEachBackend } from "../support/backends.js";
+import { type DatabaseRows, databaseRows } from "../support/database-rows.js";
 import {
   bearer,
   call,
@@ -12,7 +14,6 @@ import {
   type RawClients,
   rawClients,
 } from "../support/grpc-clients.js";
-import { snapshotTables, withDataFile } from "../support/sqlite-files.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import {
   createStore,
@@ -59,6 +60,8 @@ const GRANTED_MISSING = "matrix-granted-missing";
 
 let t: TestServer;
 let c: RawClients;
+/** The server's database, read from outside it (SQLite files or a PostgreSQL connection). */
+let rows: DatabaseRows;
 const fp0 = newFingerprint();
 const key0 = keyRef(fp0);
 const tokens = {
@@ -73,38 +76,6 @@ const tokens = {
   wrongSecret: "",
   revokableId: "",
 };
-
-beforeAll(async () => {
-  t = await startTestServer();
-  c = rawClients(t.address);
-  tokens.admin = t.adminToken;
-  await createStore(c, t.adminToken, MAIN);
-  await createStore(c, t.adminToken, OTHER);
-  await createStore(c, t.adminToken, BIG, { maxValueBytes: 1024 * 1024 });
-  await setValue(c, t.adminToken, MAIN, key0, Buffer.from("the one entry"));
-  await setValue(c, t.adminToken, OTHER, keyRef(fp0), Buffer.from("other store's entry"));
-  const revoked = await createToken(c, t.adminToken, "admin", "revoked");
-  await call(c.admin, c.admin.revokeToken, { tokenId: revoked.id }, bearer(t.adminToken));
-  tokens.revoked = revoked.secret;
-  tokens.readOnly = (
-    await createToken(c, t.adminToken, [{ storeId: MAIN, read: true, write: false }])
-  ).secret;
-  tokens.writeOnly = (
-    await createToken(c, t.adminToken, [{ storeId: MAIN, read: false, write: true }])
-  ).secret;
-  const rw = await createToken(c, t.adminToken, [{ storeId: MAIN, read: true, write: true }]);
-  tokens.readWrite = rw.secret;
-  tokens.wrongSecret = `hxk_${rw.id}_${randomBytes(32).toString("base64url")}`;
-  tokens.missingGrant = (
-    await createToken(c, t.adminToken, [{ storeId: GRANTED_MISSING, read: true, write: true }])
-  ).secret;
-  tokens.revokableId = (await createToken(c, t.adminToken, "admin", "revokable")).id;
-});
-
-afterAll(async () => {
-  c?.close();
-  await t?.close();
-});
 
 const md = (token: string | undefined): Metadata => bearer(token);
 
@@ -840,12 +811,12 @@ const adminArgumentCases: Case[] = [
 const messages: { name: string; details: string }[] = [];
 
 async function expectRefusedWithoutWriting(row: Case): Promise<ServiceError> {
-  const before = snapshotTables(t.dataDir);
+  const before = await rows.snapshot();
   const error =
     row.reason === undefined
       ? await expectCode(row.run(), row.code)
       : await expectStatus(row.run(), row.code, row.reason);
-  expect(snapshotTables(t.dataDir), "the refused call wrote something").toEqual(before);
+  expect(await rows.snapshot(), "the refused call wrote something").toEqual(before);
   expect(error.details.length).toBeGreaterThan(0);
   messages.push({ name: row.name, details: error.details });
   return error;
@@ -867,260 +838,312 @@ function errorInfo(error: ServiceError): ErrorInfo | undefined {
   return detail === undefined ? undefined : ErrorInfo.decode(detail.value);
 }
 
-describe("authentication: every RPC refuses a missing, malformed, unknown or revoked token", () => {
-  it.each(authCases)("$name", async (row) => {
-    await expectRefusedWithoutWriting(row);
-  });
-});
-
-describe("authorisation: a valid token without the needed access is refused", () => {
-  it.each(scopeCases)("$name", async (row) => {
-    await expectRefusedWithoutWriting(row);
-  });
-
-  it.each(RPCS.filter((rpc) => rpc.access !== "admin"))(
-    "$name: a foreign store gets the same answer whether or not it exists (no probing for store names)",
-    async (rpc) => {
-      const exists = await expectRefusedWithoutWriting({
-        name: `${rpc.name} on an existing foreign store`,
-        run: () => rpc.invoke(OTHER, md(tokens.readWrite)),
-        code: P,
-        reason: "PERMISSION_DENIED",
-      });
-      const absent = await expectRefusedWithoutWriting({
-        name: `${rpc.name} on a missing foreign store`,
-        run: () => rpc.invoke(NEVER_CREATED, md(tokens.readWrite)),
-        code: P,
-        reason: "PERMISSION_DENIED",
-      });
-      const neutral = (e: ServiceError) => ({
-        details: e.details.replaceAll(OTHER, "<id>").replaceAll(NEVER_CREATED, "<id>"),
-        info: JSON.stringify(errorInfo(e))
-          .replaceAll(OTHER, "<id>")
-          .replaceAll(NEVER_CREATED, "<id>"),
-      });
-      expect(neutral(exists)).toEqual(neutral(absent));
-    },
-  );
-
-  it("AdminService gives a data token the same answer for an existing and a missing store", async () => {
-    const exists = await expectStatus(
-      call(c.admin, c.admin.getStore, { storeId: MAIN }, md(tokens.readWrite)),
-      P,
-      "PERMISSION_DENIED",
-    );
-    const absent = await expectStatus(
-      call(c.admin, c.admin.getStore, { storeId: NEVER_CREATED }, md(tokens.readWrite)),
-      P,
-      "PERMISSION_DENIED",
-    );
-    expect(exists.details).toBe(absent.details);
-  });
-});
-
-describe("missing stores", () => {
-  it.each(missingStoreCases)("$name", async (row) => {
-    await expectRefusedWithoutWriting(row);
-  });
-});
-
-describe("malformed store ids are refused with INVALID_STORE_ID", () => {
-  it.each(malformedStoreCases)("$name", async (row) => {
-    await expectRefusedWithoutWriting(row);
-  });
-});
-
-describe("malformed or wrong-length key ids", () => {
-  it.each(keyIdCases)("$name", async (row) => {
-    await expectRefusedWithoutWriting(row);
-  });
-});
-
-describe("malformed fingerprints", () => {
-  it.each(fingerprintCases)("$name", async (row) => {
-    await expectRefusedWithoutWriting(row);
-  });
-});
-
-describe("value sizes and call limits", () => {
-  it.each(valueAndLimitCases)("$name", async (row) => {
-    await expectRefusedWithoutWriting(row);
-  });
-
-  it("VALUE_TOO_LARGE says the limit and the size, in the message and the ErrorInfo", async () => {
-    const error = await expectStatus(set(keyRef(fp0), randomBytes(70_000)), I, "VALUE_TOO_LARGE");
-    expect(error.details).toContain("70000");
-    expect(error.details).toContain("65536");
-    expect(errorInfo(error)?.metadata).toMatchObject({ limit: "65536", actual: "70000" });
-    expect(errorInfo(error)?.domain).toBe("hexclave.dev");
-  });
-});
-
-describe("version conflicts, unknown secrets and other state errors", () => {
-  it.each(stateCases)("$name", async (row) => {
-    await expectRefusedWithoutWriting(row);
-  });
-});
-
-describe("AdminService argument errors", () => {
-  it.each(adminArgumentCases)("$name", async (row) => {
-    await expectRefusedWithoutWriting(row);
-  });
-});
-
-describe("error messages", () => {
-  it("never carry SQL, stack traces or file paths", () => {
-    expect(messages.length).toBeGreaterThan(200);
-    for (const { name, details } of messages) {
-      expect(details, name).not.toMatch(LEAK);
-      expect(details, name).not.toContain(t.dataDir);
-    }
-  });
-});
-
-/** What internal text looks like: SQL, SQLite error codes, stack frames, absolute paths, source files. */
+/**
+ * What internal text looks like: SQL, SQLite error codes, PostgreSQL's error texts, stack
+ * frames, absolute paths, source files.
+ */
 const LEAK =
-  /\b(select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|drop\s+table|sqlite_\w*|sqlite3?)\b|\n\s+at\s|\bat\s+\S+\s+\(|(^|[\s"'(])\/(tmp|work|home|usr|var|etc|proc|root)\/|\.(ts|js|mjs|cjs):\d+|node_modules/i;
+  /\b(select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from|drop\s+table|sqlite_\w*|sqlite3?|postgres\w*|relation\s+"|violates\s+\w+|sqlstate)\b|\n\s+at\s|\bat\s+\S+\s+\(|(^|[\s"'(])\/(tmp|work|home|usr|var|etc|proc|root)\/|\.(ts|js|mjs|cjs):\d+|node_modules/i;
 
-describe("server faults", () => {
-  let f: TestServer;
-  let fc: RawClients;
-  const logLines: Record<string, unknown>[] = [];
-  const fpF = newFingerprint();
-
+forEachBackend((backend) => {
   beforeAll(async () => {
-    // These tests corrupt rows under the running server: with the entry cache
-    // off, every read goes to the database and meets the corruption.
-    f = await startTestServer({
-      env: { HEXCLAVE_CACHE_MB: "0" },
-      logger: pino(
-        { level: "error" },
-        {
-          write(line: string) {
-            logLines.push(JSON.parse(line) as Record<string, unknown>);
-          },
-        },
-      ),
-    });
-    fc = rawClients(f.address);
+    const storage = await backend.fresh();
+    t = await startTestServer({ dataDir: storage.dataDir, databaseUrl: storage.databaseUrl });
+    rows = databaseRows(storage);
+    messages.length = 0;
+    c = rawClients(t.address);
+    tokens.admin = t.adminToken;
+    await createStore(c, t.adminToken, MAIN);
+    await createStore(c, t.adminToken, OTHER);
+    await createStore(c, t.adminToken, BIG, { maxValueBytes: 1024 * 1024 });
+    await setValue(c, t.adminToken, MAIN, key0, Buffer.from("the one entry"));
+    await setValue(c, t.adminToken, OTHER, keyRef(fp0), Buffer.from("other store's entry"));
+    const revoked = await createToken(c, t.adminToken, "admin", "revoked");
+    await call(c.admin, c.admin.revokeToken, { tokenId: revoked.id }, bearer(t.adminToken));
+    tokens.revoked = revoked.secret;
+    tokens.readOnly = (
+      await createToken(c, t.adminToken, [{ storeId: MAIN, read: true, write: false }])
+    ).secret;
+    tokens.writeOnly = (
+      await createToken(c, t.adminToken, [{ storeId: MAIN, read: false, write: true }])
+    ).secret;
+    const rw = await createToken(c, t.adminToken, [{ storeId: MAIN, read: true, write: true }]);
+    tokens.readWrite = rw.secret;
+    tokens.wrongSecret = `hxk_${rw.id}_${randomBytes(32).toString("base64url")}`;
+    tokens.missingGrant = (
+      await createToken(c, t.adminToken, [{ storeId: GRANTED_MISSING, read: true, write: true }])
+    ).secret;
+    tokens.revokableId = (await createToken(c, t.adminToken, "admin", "revokable")).id;
   });
 
   afterAll(async () => {
-    fc?.close();
-    await f?.close();
+    c?.close();
+    await t?.close();
+    await rows?.close();
   });
 
-  const fmd = () => bearer(f.adminToken);
-
-  /** Asserts the generic message, the request id in it and in the ErrorInfo, and the log line. */
-  function expectGeneric(error: ServiceError, reason: string, causeText?: string): void {
-    expect(error.details).not.toMatch(LEAK);
-    expect(error.details).not.toContain(f.dataDir);
-    const requestId = errorInfo(error)?.metadata.request_id ?? "";
-    expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
-    expect(error.details).toContain(`request id ${requestId}`);
-    expect(error.details).toMatch(/the server log has details$/);
-    const logged = logLines.find((l) => l.requestId === requestId);
-    expect(logged, "the failure is logged under the same request id").toMatchObject({
-      msg: "call failed",
-      reason,
+  describe("authentication: every RPC refuses a missing, malformed, unknown or revoked token", () => {
+    it.each(authCases)("$name", async (row) => {
+      await expectRefusedWithoutWriting(row);
     });
-    if (causeText !== undefined) {
-      expect(JSON.stringify(logged)).toContain(causeText);
-      expect(error.details).not.toContain(causeText);
-    }
-  }
-
-  it("a corrupted stored blob is DATA_LOSS DATA_CORRUPTED with a generic message and a request id", async () => {
-    const storeId = await createStore(fc, f.adminToken, "faults-corrupt");
-    const key = keyRef(fpF);
-    await setValue(fc, f.adminToken, storeId, key, Buffer.from("intact value"));
-    withDataFile(f.dataDir, (db) => {
-      const row = db.prepare("select blob from entries where key_id = ?").get(key.keyId) as {
-        blob: Buffer;
-      };
-      const blob = Buffer.from(row.blob);
-      blob[blob.length - 1] = (blob[blob.length - 1] ?? 0) ^ 0x01;
-      db.prepare("update entries set blob = ? where key_id = ?").run(blob, key.keyId);
-    });
-    const readers = [
-      () => call(fc.vault, fc.vault.getValue, { storeId, key, previousKeys: [] }, fmd()),
-      () => call(fc.vault, fc.vault.batchGetValues, { storeId, keys: [key] }, fmd()),
-      () => listPages(fc, { storeId }, fmd()),
-    ];
-    for (const read of readers) {
-      const error = await expectStatus(read(), status.DATA_LOSS, "DATA_CORRUPTED");
-      expectGeneric(error, "DATA_CORRUPTED");
-      expect(error.details).toMatch(/^stored data failed its integrity check/);
-    }
   });
 
-  it("a store key that cannot be unwrapped is DATA_LOSS, never the data", async () => {
-    const storeId = await createStore(fc, f.adminToken, "faults-wrapped-key");
-    withDataFile(f.dataDir, (db) => {
-      db.prepare("update stores set wrapped_key = ? where id = ?").run(randomBytes(61), storeId);
+  describe("authorisation: a valid token without the needed access is refused", () => {
+    it.each(scopeCases)("$name", async (row) => {
+      await expectRefusedWithoutWriting(row);
     });
-    const error = await expectStatus(
-      call(fc.vault, fc.vault.getValue, { storeId, key: keyRef(fpF), previousKeys: [] }, fmd()),
-      status.DATA_LOSS,
-      "DATA_CORRUPTED",
+
+    it.each(RPCS.filter((rpc) => rpc.access !== "admin"))(
+      "$name: a foreign store gets the same answer whether or not it exists (no probing for store names)",
+      async (rpc) => {
+        const exists = await expectRefusedWithoutWriting({
+          name: `${rpc.name} on an existing foreign store`,
+          run: () => rpc.invoke(OTHER, md(tokens.readWrite)),
+          code: P,
+          reason: "PERMISSION_DENIED",
+        });
+        const absent = await expectRefusedWithoutWriting({
+          name: `${rpc.name} on a missing foreign store`,
+          run: () => rpc.invoke(NEVER_CREATED, md(tokens.readWrite)),
+          code: P,
+          reason: "PERMISSION_DENIED",
+        });
+        const neutral = (e: ServiceError) => ({
+          details: e.details.replaceAll(OTHER, "<id>").replaceAll(NEVER_CREATED, "<id>"),
+          info: JSON.stringify(errorInfo(e))
+            .replaceAll(OTHER, "<id>")
+            .replaceAll(NEVER_CREATED, "<id>"),
+        });
+        expect(neutral(exists)).toEqual(neutral(absent));
+      },
     );
-    expectGeneric(error, "DATA_CORRUPTED");
+
+    it("AdminService gives a data token the same answer for an existing and a missing store", async () => {
+      const exists = await expectStatus(
+        call(c.admin, c.admin.getStore, { storeId: MAIN }, md(tokens.readWrite)),
+        P,
+        "PERMISSION_DENIED",
+      );
+      const absent = await expectStatus(
+        call(c.admin, c.admin.getStore, { storeId: NEVER_CREATED }, md(tokens.readWrite)),
+        P,
+        "PERMISSION_DENIED",
+      );
+      expect(exists.details).toBe(absent.details);
+    });
   });
 
-  it("a database error in one write is INTERNAL with a generic message; the writes batched with it succeed", async () => {
-    const victim = await createStore(fc, f.adminToken, "faults-trigger");
-    const bystander = await createStore(fc, f.adminToken, "faults-bystander");
-    const bystanderFp = newFingerprint();
-    // Prime both stores so the writes below race only in the batcher.
-    await setValue(fc, f.adminToken, victim, keyRef(fpF), Buffer.from("before"));
-    await setValue(fc, f.adminToken, bystander, keyRef(bystanderFp), Buffer.from("before"));
-    const cause = "boom at /srv/hexclave/secret-path.db: SELECT blob FROM entries";
-    withDataFile(f.dataDir, (db) => {
-      const uid = db.prepare("select uid from stores where id = ?").pluck().get(victim) as Buffer;
-      db.exec(
-        `create trigger fail_victim before insert on entries when new.store_uid = x'${uid.toString("hex")}' ` +
-          `begin select raise(abort, '${cause}'); end`,
+  describe("missing stores", () => {
+    it.each(missingStoreCases)("$name", async (row) => {
+      await expectRefusedWithoutWriting(row);
+    });
+  });
+
+  describe("malformed store ids are refused with INVALID_STORE_ID", () => {
+    it.each(malformedStoreCases)("$name", async (row) => {
+      await expectRefusedWithoutWriting(row);
+    });
+  });
+
+  describe("malformed or wrong-length key ids", () => {
+    it.each(keyIdCases)("$name", async (row) => {
+      await expectRefusedWithoutWriting(row);
+    });
+  });
+
+  describe("malformed fingerprints", () => {
+    it.each(fingerprintCases)("$name", async (row) => {
+      await expectRefusedWithoutWriting(row);
+    });
+  });
+
+  describe("value sizes and call limits", () => {
+    it.each(valueAndLimitCases)("$name", async (row) => {
+      await expectRefusedWithoutWriting(row);
+    });
+
+    it("VALUE_TOO_LARGE says the limit and the size, in the message and the ErrorInfo", async () => {
+      const error = await expectStatus(set(keyRef(fp0), randomBytes(70_000)), I, "VALUE_TOO_LARGE");
+      expect(error.details).toContain("70000");
+      expect(error.details).toContain("65536");
+      expect(errorInfo(error)?.metadata).toMatchObject({ limit: "65536", actual: "70000" });
+      expect(errorInfo(error)?.domain).toBe("hexclave.dev");
+    });
+  });
+
+  describe("version conflicts, unknown secrets and other state errors", () => {
+    it.each(stateCases)("$name", async (row) => {
+      await expectRefusedWithoutWriting(row);
+    });
+  });
+
+  describe("AdminService argument errors", () => {
+    it.each(adminArgumentCases)("$name", async (row) => {
+      await expectRefusedWithoutWriting(row);
+    });
+  });
+
+  describe("error messages", () => {
+    it("never carry SQL, stack traces or file paths", () => {
+      expect(messages.length).toBeGreaterThan(200);
+      for (const { name, details } of messages) {
+        expect(details, name).not.toMatch(LEAK);
+        expect(details, name).not.toContain(t.dataDir);
+      }
+    });
+  });
+
+  describe("server faults", () => {
+    let f: TestServer;
+    let fc: RawClients;
+    let frows: DatabaseRows;
+    const logLines: Record<string, unknown>[] = [];
+    const fpF = newFingerprint();
+
+    beforeAll(async () => {
+      // These tests corrupt rows under the running server: with the entry cache
+      // off, every read goes to the database and meets the corruption.
+      const storage = await backend.fresh();
+      frows = databaseRows(storage);
+      f = await startTestServer({
+        dataDir: storage.dataDir,
+        databaseUrl: storage.databaseUrl,
+        env: { HEXCLAVE_CACHE_MB: "0" },
+        logger: pino(
+          { level: "error" },
+          {
+            write(line: string) {
+              logLines.push(JSON.parse(line) as Record<string, unknown>);
+            },
+          },
+        ),
+      });
+      fc = rawClients(f.address);
+    });
+
+    afterAll(async () => {
+      fc?.close();
+      await f?.close();
+      await frows?.close();
+    });
+
+    const fmd = () => bearer(f.adminToken);
+
+    /** Asserts the generic message, the request id in it and in the ErrorInfo, and the log line. */
+    function expectGeneric(error: ServiceError, reason: string, causeText?: string): void {
+      expect(error.details).not.toMatch(LEAK);
+      expect(error.details).not.toContain(f.dataDir);
+      const requestId = errorInfo(error)?.metadata.request_id ?? "";
+      expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
+      expect(error.details).toContain(`request id ${requestId}`);
+      expect(error.details).toMatch(/the server log has details$/);
+      const logged = logLines.find((l) => l.requestId === requestId);
+      expect(logged, "the failure is logged under the same request id").toMatchObject({
+        msg: "call failed",
+        reason,
+      });
+      if (causeText !== undefined) {
+        expect(JSON.stringify(logged)).toContain(causeText);
+        expect(error.details).not.toContain(causeText);
+      }
+    }
+
+    it("a corrupted stored blob is DATA_LOSS DATA_CORRUPTED with a generic message and a request id", async () => {
+      const storeId = await createStore(fc, f.adminToken, "faults-corrupt");
+      const key = keyRef(fpF);
+      await setValue(fc, f.adminToken, storeId, key, Buffer.from("intact value"));
+      const [row] = await frows.all<{ blob: Buffer }>("select blob from entries where key_id = ?", [
+        key.keyId,
+      ]);
+      const blob = Buffer.from(row?.blob ?? []);
+      blob[blob.length - 1] = (blob[blob.length - 1] ?? 0) ^ 0x01;
+      await frows.run("update entries set blob = ? where key_id = ?", [blob, key.keyId]);
+      const readers = [
+        () => call(fc.vault, fc.vault.getValue, { storeId, key, previousKeys: [] }, fmd()),
+        () => call(fc.vault, fc.vault.batchGetValues, { storeId, keys: [key] }, fmd()),
+        () => listPages(fc, { storeId }, fmd()),
+      ];
+      for (const read of readers) {
+        const error = await expectStatus(read(), status.DATA_LOSS, "DATA_CORRUPTED");
+        expectGeneric(error, "DATA_CORRUPTED");
+        expect(error.details).toMatch(/^stored data failed its integrity check/);
+      }
+    });
+
+    it("a store key that cannot be unwrapped is DATA_LOSS, never the data", async () => {
+      const storeId = await createStore(fc, f.adminToken, "faults-wrapped-key");
+      await frows.run("update stores set wrapped_key = ? where id = ?", [randomBytes(61), storeId]);
+      const error = await expectStatus(
+        call(fc.vault, fc.vault.getValue, { storeId, key: keyRef(fpF), previousKeys: [] }, fmd()),
+        status.DATA_LOSS,
+        "DATA_CORRUPTED",
+      );
+      expectGeneric(error, "DATA_CORRUPTED");
+    });
+
+    it("a database error in one write is INTERNAL with a generic message; the writes batched with it succeed", async () => {
+      const victim = await createStore(fc, f.adminToken, "faults-trigger");
+      const bystander = await createStore(fc, f.adminToken, "faults-bystander");
+      const bystanderFp = newFingerprint();
+      // Prime both stores so the writes below race only in the batcher.
+      await setValue(fc, f.adminToken, victim, keyRef(fpF), Buffer.from("before"));
+      await setValue(fc, f.adminToken, bystander, keyRef(bystanderFp), Buffer.from("before"));
+      const cause = "boom at /srv/hexclave/secret-path.db: SELECT blob FROM entries";
+      const [{ uid }] = (await frows.all("select uid from stores where id = ?", [victim])) as [
+        { uid: Buffer },
+      ];
+      if (backend.name === "sqlite") {
+        await frows.run(
+          `create trigger fail_victim before insert on entries when new.store_uid = x'${uid.toString("hex")}' ` +
+            `begin select raise(abort, '${cause}'); end`,
+        );
+      } else {
+        await frows.run(
+          `create function fail_victim() returns trigger language plpgsql as $$ begin raise exception '${cause}'; end $$`,
+        );
+        await frows.run(
+          `create trigger fail_victim before insert on entries for each row when (new.store_uid = '\\x${uid.toString("hex")}'::bytea) execute function fail_victim()`,
+        );
+      }
+      const before = await frows.snapshot();
+      const bystanderKeys = Array.from({ length: 20 }, () => keyRef(bystanderFp));
+      const [failed, ...neighbours] = await Promise.allSettled([
+        setValue(fc, f.adminToken, victim, keyRef(fpF), Buffer.from("never stored")),
+        ...bystanderKeys.map((k) => setValue(fc, f.adminToken, bystander, k, Buffer.from("ok"))),
+      ]);
+      expect(neighbours.every((n) => n.status === "fulfilled")).toBe(true);
+      expect(failed?.status).toBe("rejected");
+      const error = await expectStatus(
+        Promise.reject((failed as PromiseRejectedResult).reason),
+        status.INTERNAL,
+        "INTERNAL",
+      );
+      expectGeneric(error, "INTERNAL", "secret-path");
+      expect(error.details).toMatch(/^internal error \(request id [0-9a-f]{8}-[0-9a-z]+\)/);
+      const after = await frows.snapshot();
+      const victimUid = uid.toString("hex");
+      const victimRows = (snap: Record<string, unknown[]>) =>
+        (snap.entries ?? []).filter((r) => String(r).includes(victimUid));
+      expect(victimRows(after)).toEqual(victimRows(before));
+      await frows.run(
+        backend.name === "sqlite"
+          ? "drop trigger fail_victim"
+          : "drop trigger fail_victim on entries",
       );
     });
-    const before = snapshotTables(f.dataDir);
-    const bystanderKeys = Array.from({ length: 20 }, () => keyRef(bystanderFp));
-    const [failed, ...neighbours] = await Promise.allSettled([
-      setValue(fc, f.adminToken, victim, keyRef(fpF), Buffer.from("never stored")),
-      ...bystanderKeys.map((k) => setValue(fc, f.adminToken, bystander, k, Buffer.from("ok"))),
-    ]);
-    expect(neighbours.every((n) => n.status === "fulfilled")).toBe(true);
-    expect(failed?.status).toBe("rejected");
-    const error = await expectStatus(
-      Promise.reject((failed as PromiseRejectedResult).reason),
-      status.INTERNAL,
-      "INTERNAL",
-    );
-    expectGeneric(error, "INTERNAL", "secret-path");
-    expect(error.details).toMatch(/^internal error \(request id [0-9a-f]{8}-[0-9a-z]+\)/);
-    const after = snapshotTables(f.dataDir);
-    const victimUid = withDataFile(f.dataDir, (db) =>
-      (db.prepare("select uid from stores where id = ?").pluck().get(victim) as Buffer).toString(
-        "hex",
-      ),
-    );
-    const victimRows = (snap: Record<string, unknown[]>) =>
-      (snap.entries ?? []).filter((r) => String(r).includes(victimUid));
-    expect(victimRows(after)).toEqual(victimRows(before));
-    withDataFile(f.dataDir, (db) => db.exec("drop trigger fail_victim"));
-  });
 
-  it("a dropped table makes calls INTERNAL with a generic message, not the SQLite error", async () => {
-    const storeId = await createStore(fc, f.adminToken, "faults-dropped");
-    await setValue(fc, f.adminToken, storeId, keyRef(fpF), Buffer.from("v"));
-    withDataFile(f.dataDir, (db) => db.exec("drop table store_secrets"));
-    for (const attempt of [
-      () => call(fc.vault, fc.vault.describeStore, { storeId }, fmd()),
-      () => call(fc.admin, fc.admin.listStores, {}, fmd()),
-      () => setValue(fc, f.adminToken, storeId, keyRef(fpF), Buffer.from("w")),
-    ]) {
-      const error = await expectStatus(attempt(), status.INTERNAL, "INTERNAL");
-      expectGeneric(error, "INTERNAL", "store_secrets");
-    }
+    it("a dropped table makes calls INTERNAL with a generic message, not the database's error", async () => {
+      const storeId = await createStore(fc, f.adminToken, "faults-dropped");
+      await setValue(fc, f.adminToken, storeId, keyRef(fpF), Buffer.from("v"));
+      await frows.run("drop table store_secrets");
+      for (const attempt of [
+        () => call(fc.vault, fc.vault.describeStore, { storeId }, fmd()),
+        () => call(fc.admin, fc.admin.listStores, {}, fmd()),
+        () => setValue(fc, f.adminToken, storeId, keyRef(fpF), Buffer.from("w")),
+      ]) {
+        const error = await expectStatus(attempt(), status.INTERNAL, "INTERNAL");
+        expectGeneric(error, "INTERNAL", "store_secrets");
+      }
+    });
   });
 });

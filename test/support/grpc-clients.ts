@@ -47,7 +47,7 @@ type Unary<Req, Res> = (
 ) => ClientUnaryCall;
 
 /**
- * Calls a generated unary method and returns its response.
+ * Calls a generated unary method and returns its response (deadline 20 s unless told).
  *
  * @example
  * const res = await call(c.admin, c.admin.listStores, {}, bearer(token));
@@ -57,10 +57,15 @@ export function call<C, Req, Res>(
   method: Unary<Req, Res>,
   request: Req,
   metadata: Metadata,
+  deadlineMs = 20_000,
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method.call(client, request, metadata, { deadline: Date.now() + 20_000 }, (error, response) =>
-      error === null ? resolve(response) : reject(error),
+    method.call(
+      client,
+      request,
+      metadata,
+      { deadline: Date.now() + deadlineMs },
+      (error, response) => (error === null ? resolve(response) : reject(error)),
     );
   });
 }

@@ -17,6 +17,17 @@ export interface ServerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** A `hexclave serve` process from the moment it is spawned, before it serves. */
+export interface StartingServer {
+  readonly child: ChildProcess;
+  /** Every log line printed so far (JSON objects). */
+  readonly logs: Record<string, unknown>[];
+  /** Resolves with the `count`th log line with this message (at once if already printed). */
+  logged(msg: string, count?: number): Promise<Record<string, unknown>>;
+  /** Resolves once its "hexclave serving" line says where it listens; rejects if it exits first. */
+  readonly serving: Promise<ServerProcess>;
+}
+
 /**
  * Runs `hexclave serve` and resolves once its "hexclave serving" log line says
  * where it listens (no sleeping: the log line is the readiness event).
@@ -28,11 +39,32 @@ export function spawnServer(
   env: Record<string, string>,
   args: readonly string[] = [],
 ): Promise<ServerProcess> {
+  return startServerProcess(env, args).serving;
+}
+
+/**
+ * Runs `hexclave serve` and returns at once, for tests that watch what it does
+ * before it serves (e.g. waiting for its database).
+ *
+ * @example
+ * const p = startServerProcess({ HEXCLAVE_DATABASE_URL: url, HEXCLAVE_LISTEN: "127.0.0.1:50123" });
+ * await p.logged("waiting for the database");
+ */
+export function startServerProcess(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): StartingServer {
   const child = spawn(process.execPath, [CLI_PATH, "serve", ...args], {
     env: { PATH: process.env.PATH ?? "", HEXCLAVE_LISTEN: "127.0.0.1:0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Record<string, unknown>[] = [];
+  const waiting: {
+    msg: string;
+    count: number;
+    resolve: (line: Record<string, unknown>) => void;
+  }[] = [];
+  const nth = (msg: string, count: number) => logs.filter((line) => line.msg === msg)[count - 1];
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -40,7 +72,7 @@ export function spawnServer(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal })),
   );
-  return new Promise((resolve, reject) => {
+  const serving = new Promise<ServerProcess>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.on("line", (line) => {
       let entry: Record<string, unknown>;
@@ -50,6 +82,10 @@ export function spawnServer(
         return;
       }
       logs.push(entry);
+      for (const w of waiting.filter((w) => nth(w.msg, w.count) !== undefined)) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve(nth(w.msg, w.count) as Record<string, unknown>);
+      }
       if (entry.msg === "hexclave serving")
         resolve({ child, address: String(entry.address), logs, exited, stderr: () => stderr });
     });
@@ -61,4 +97,16 @@ export function spawnServer(
       ),
     );
   });
+  // A caller that only watches the logs must not see an unhandled rejection.
+  serving.catch(() => {});
+  return {
+    child,
+    logs,
+    serving,
+    logged(msg, count = 1) {
+      const seen = nth(msg, count);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve) => waiting.push({ msg, count, resolve }));
+    },
+  };
 }
