@@ -119,6 +119,9 @@ export class GroupCommit {
       try {
         await this.#commit(jobs);
       } catch (error) {
+        // Whether the failed transaction's audit records are stored is unknown (see below):
+        // continue in a new chain rather than collide with, or fork from, the old one's head.
+        this.#context.audit.restart();
         // A failing database (not a failing command) may even have committed the transaction:
         // a connection lost with the COMMIT on its way. Run again, a write would find itself
         // and be refused (VERSION_CONFLICT for what it wrote); each caller learns it failed.

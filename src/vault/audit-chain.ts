@@ -37,20 +37,42 @@ export const GENESIS = Buffer.alloc(32);
  * pending.commit(); // after the transaction committed
  */
 export class AuditChain {
-  readonly chainId: string;
+  readonly #baseId: string;
   readonly #key: Buffer;
   readonly #keyId: Buffer;
+  #chainId: string;
+  #generation = 0;
   #seq = 0;
   #head: Buffer = GENESIS;
 
   constructor(masterKey: Uint8Array, chainId: string = randomBytes(8).toString("hex")) {
-    this.chainId = chainId;
+    this.#baseId = chainId;
+    this.#chainId = chainId;
     this.#key = auditKey(masterKey);
     this.#keyId = masterKeyId(masterKey);
   }
 
+  /** The chain records are appended to now. */
+  get chainId(): string {
+    return this.#chainId;
+  }
+
+  /**
+   * Continues in a new chain. For when a transaction's outcome is unknown (the
+   * database failed with its COMMIT on the way): its records may or may not
+   * be stored, so this chain's head is unknown. The old chain stays valid up
+   * to whatever was stored; the new one starts from the genesis hash.
+   */
+  restart(): void {
+    this.#generation += 1;
+    this.#chainId = `${this.#baseId}.${this.#generation}`;
+    this.#seq = 0;
+    this.#head = GENESIS;
+  }
+
   /** Starts chaining records for one transaction. */
   begin(): { chain(records: readonly AuditRecord[]): ChainedAuditRecord[]; commit(): void } {
+    const chainId = this.#chainId;
     let seq = this.#seq;
     let head = this.#head;
     return {
@@ -59,7 +81,7 @@ export class AuditChain {
           seq += 1;
           const link = {
             ...record,
-            chainId: this.chainId,
+            chainId,
             seq,
             keyId: this.#keyId,
             prevHash: head,
@@ -69,6 +91,7 @@ export class AuditChain {
           return { ...link, hash };
         }),
       commit: () => {
+        if (chainId !== this.#chainId) return; // restarted meanwhile
         this.#seq = seq;
         this.#head = head;
       },

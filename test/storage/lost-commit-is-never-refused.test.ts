@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openStorage } from "../../src/storage/open-storage.js";
 import { serverIdentity } from "../../src/storage/server-registry.js";
+import type { AuditRecord } from "../../src/vault/audit-record.js";
 import type { Storage, StoreRow } from "../../src/vault/storage-port.js";
+import { verifyAudit } from "../../src/vault/verify-audit.js";
 import { type CuttingProxy, cuttingProxy } from "../support/cutting-proxy.js";
 import { describeWithPostgres, freshPostgresDatabase } from "../support/with-postgres.js";
 import { newStoreRow, ref, setValue } from "./support/contract-commands.js";
@@ -55,7 +57,9 @@ describeWithPostgres("a commit whose acknowledgement is lost", () => {
     const cut = proxy.cutAfter(Buffer.from("commit\0"));
     // One batch (submitted in one turn of the event loop): three check-and-sets against the
     // versions just written.
-    const writes = keys.map((key, i) => storage.write(setValue(store, key, { expected: i + 1 })));
+    const writes = keys.map((key, i) =>
+      storage.write({ ...setValue(store, key, { expected: i + 1 }), audit: record(`cas-${i}`) }),
+    );
     const outcomes = await Promise.allSettled(writes);
     await cut;
 
@@ -82,5 +86,30 @@ describeWithPostgres("a commit whose acknowledgement is lost", () => {
     await cutAgain;
     expect((await storage.reads.findStore(fresh.id))?.uid).toEqual(fresh.uid);
     expect(["written", "STORAGE_UNAVAILABLE"]).toContain(created);
+
+    // The audit records went with the lost commit: the writer cannot know its chain's head.
+    // Audited writes must go on (not collide with the stored records forever), and the
+    // log must still verify.
+    for (const [i, key] of keys.entries()) {
+      await storage.write({ ...setValue(store, key), audit: record(`after-${i}`) });
+    }
+    const report = await verifyAudit(storage.reads, [masterKey]);
+    expect(report.breaks).toEqual([]);
+    expect(report.records).toBeGreaterThanOrEqual(6);
   });
+
+  function record(requestId: string): AuditRecord {
+    return {
+      at: Date.now(),
+      requestId,
+      tokenId: null,
+      method: "/hexclave.v1.VaultService/SetValue",
+      storeId: "lost-commit",
+      keyIdPrefix: null,
+      code: 0,
+      reason: "OK",
+      peer: "test",
+      clientIdentity: null,
+    };
+  }
 });
