@@ -10,6 +10,8 @@ const QUICK_DEATH_MS = 5_000;
 interface WorkerReport {
   readonly type: "serving";
   readonly address: string;
+  /** The HTTP listener's address, if `--http-listen` runs one. */
+  readonly http: string | undefined;
 }
 
 /**
@@ -27,10 +29,16 @@ export async function serveWorkers(flags: ServerFlags, workers: number): Promise
   if (!cluster.isPrimary) {
     // A worker: serve as one of the group the leader named.
     const server = await serveOne(flags, process.env.HEXCLAVE_WORKER_OF);
-    process.send?.({ type: "serving", address: server.address } satisfies WorkerReport);
+    process.send?.({
+      type: "serving",
+      address: server.address,
+      http: server.httpAddress,
+    } satisfies WorkerReport);
     return;
   }
   const { prepareGroup } = await import("../server/worker-group.js");
+  // /metrics on any worker serves the whole group's, gathered here.
+  (await import("../server/metrics/cluster-metrics.js")).serveClusterMetrics();
   const groupId = randomBytes(8).toString("hex");
   const group = await prepareGroup(flags, groupId);
   const log = group.log;
@@ -62,14 +70,20 @@ export async function serveWorkers(flags: ServerFlags, workers: number): Promise
   };
 
   const first = Array.from({ length: workers }, (_, i) => fork(i + 1));
-  const addresses = await Promise.all(
+  const reports = await Promise.all(
     first.map(async (worker) => {
       const [message] = (await once(worker, "message")) as [WorkerReport];
-      return message.address;
+      return message;
     }),
   );
   log.info(
-    { address: addresses[0], workers, group: groupId, dataDir: group.dataDir },
+    {
+      address: reports[0]?.address,
+      ...(reports[0]?.http === undefined ? {} : { http: reports[0].http }),
+      workers,
+      group: groupId,
+      dataDir: group.dataDir,
+    },
     "hexclave serving",
   );
 
