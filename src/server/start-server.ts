@@ -119,6 +119,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const identity = serverIdentity(options.workerOf);
   const health = new HealthState([...SERVICE_NAMES, WRITES_HEALTH]);
   warnIfPlaintext(config, log);
+  if (!config.audit) {
+    log.warn("the audit log is off (--audit off): calls are not recorded");
+  }
   const tls = config.tls === undefined ? undefined : await loadServerTls(config.tls, log);
 
   let vault: Vault | undefined;
