@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { CliError } from "./cli-output.js";
 
-/** The address client commands dial by default (DESIGN.md section 2). */
+/** The address client commands dial by default (README.md, "Configuration"). */
 export const DEFAULT_ADDRESS = "127.0.0.1:50051";
 
 /** Adds `--address`. */

@@ -5,7 +5,7 @@ import { HexclaveError } from "./hexclave-error.js";
  * names the argument and says what to fix; none echoes a secret or a value.
  */
 
-/** Store ids, as DESIGN.md section 6 fixes them. */
+/** Store ids (docs/sealing.md §2). */
 const STORE_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** Key refs the server accepts in one GetValue/SetValue besides the key itself. */
 export const MAX_PREVIOUS_SECRETS = 16;

@@ -79,7 +79,7 @@ export function assertWrittenAt(value: unknown): asserts value is number {
 }
 
 /**
- * Asserts a store id matches DESIGN.md §6, which also keeps it within a one-byte length prefix.
+ * Asserts a store id matches docs/sealing.md §2, which also keeps it within a one-byte length prefix.
  *
  * @throws {CryptoError} INVALID_INPUT naming the rule and the (truncated) offending id.
  * @example

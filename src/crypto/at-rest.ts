@@ -6,7 +6,7 @@ import { hkdfExpand } from "./hkdf-expand.js";
 import { ascii, gcmDecrypt, gcmEncryptInto, hmacSha256 } from "./primitives.js";
 
 /**
- * Server-side encryption at rest (DESIGN.md §5; docs/sealing.md "At rest"). The server never
+ * Server-side encryption at rest (docs/sealing.md §10). The server never
  * sees plaintext: these layers protect the client's envelopes and ids on disk and in backups,
  * and make deleting a store's data key crypto-shred it.
  */

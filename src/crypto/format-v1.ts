@@ -152,5 +152,5 @@ export function isPaddedLength(length: number): boolean {
     : length % PAD_PAGE === 0;
 }
 
-/** Store ids, as DESIGN.md §6 fixes them; at most 63 bytes so a one-byte length prefix fits. */
+/** Store ids (docs/sealing.md §2); at most 63 bytes so a one-byte length prefix fits. */
 export const STORE_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;

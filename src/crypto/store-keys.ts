@@ -89,7 +89,7 @@ export function storeKeysFromRoot(storeId: string, root: Buffer): StoreKeys {
  * threadpool); a generated `hxs_` secret costs one HKDF (microseconds).
  *
  * @throws {CryptoError} (rejects) WEAK_SECRET for a short or non-string secret; INVALID_INPUT
- *   for a bad store id (see DESIGN.md §6) or a store salt that is not 32 bytes.
+ *   for a bad store id (docs/sealing.md §2) or a store salt that is not 32 bytes.
  * @example
  * ```ts
  * const keys = await deriveStoreKeys(secret, "oauth-tokens", store.salt);

@@ -82,7 +82,7 @@ export interface ServerFlags {
   readonly auditRetention?: string | undefined;
 }
 
-/** Defaults from DESIGN.md section 2. */
+/** Defaults (README.md, "Configuration"). */
 export const DEFAULT_LISTEN = "127.0.0.1:50051";
 export const DEFAULT_DATA_DIR = "./.hexclave";
 export const DEFAULT_CACHE_MB = 32;

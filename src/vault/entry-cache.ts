@@ -1,9 +1,11 @@
+import {
+  FINGERPRINT_LENGTH as FINGERPRINT_BYTES,
+  KEY_ID_LENGTH as KEY_ID_BYTES,
+} from "../crypto/format-v1.js";
 import type { EntryView } from "./views.js";
 
 /** Bytes counted per cached entry besides its bytes: map slot, key string, slot object, buffer header. */
 const ENTRY_OVERHEAD_BYTES = 240;
-const KEY_ID_BYTES = 32;
-const FINGERPRINT_BYTES = 8;
 
 /**
  * Recently read and written entries, as the server returns them: the client's

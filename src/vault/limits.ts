@@ -1,16 +1,23 @@
+import {
+  FINGERPRINT_LENGTH,
+  KEY_ID_LENGTH,
+  STORE_ID_PATTERN,
+  STORE_SALT_LENGTH,
+} from "../crypto/format-v1.js";
+
 /**
- * Limits from DESIGN.md section 6. They are enforced before any write, and the
+ * Limits of the vault. They are enforced before any write, and the
  * server's gRPC message size is derived from them.
  */
 export const limits = Object.freeze({
   /** Store ids: lowercase, URL- and file-name-safe, at most 63 characters. */
-  storeIdPattern: /^[a-z0-9][a-z0-9_-]{0,62}$/,
+  storeIdPattern: STORE_ID_PATTERN,
   /** Key ids are HMAC-SHA256 outputs. */
-  keyIdBytes: 32,
+  keyIdBytes: KEY_ID_LENGTH,
   /** Secret fingerprints are 8 bytes (docs/sealing.md). */
-  fingerprintBytes: 8,
+  fingerprintBytes: FINGERPRINT_LENGTH,
   /** Stores' per-store salt, made at creation. */
-  storeSaltBytes: 32,
+  storeSaltBytes: STORE_SALT_LENGTH,
   /** Largest sealed value a new store accepts unless told otherwise. */
   defaultMaxValueBytes: 64 * 1024,
   /**
