@@ -195,18 +195,26 @@ export function serverMetrics(sources: MetricsSources): ServerMetrics {
 
   storeGauges(registry, sources);
 
+  // Label sets are few (methods × codes): bind each once instead of hashing labels per call.
+  const counters = new Map<string, { inc(): void }>();
+  const timers = new Map<string, { observe(seconds: number): void }>();
   return {
     registry,
     observe(record) {
-      const [service, method] = sources.knownMethods.has(record.method)
-        ? splitPath(record.method)
-        : ["unknown", "unknown"];
-      calls.inc({
-        service,
-        method,
-        code: status[record.outcome.code] ?? String(record.outcome.code),
-      });
-      latency.observe({ service, method }, record.ms / 1000);
+      const path = sources.knownMethods.has(record.method) ? record.method : "/unknown/unknown";
+      const code = status[record.outcome.code] ?? String(record.outcome.code);
+      const countKey = `${path} ${code}`;
+      let counter = counters.get(countKey);
+      let timer = timers.get(path);
+      if (counter === undefined || timer === undefined) {
+        const [service, method] = splitPath(path);
+        counter ??= calls.labels({ service, method, code });
+        timer ??= latency.labels({ service, method });
+        counters.set(countKey, counter);
+        timers.set(path, timer);
+      }
+      counter.inc();
+      timer.observe(record.ms / 1000);
     },
     followStorage(storage) {
       return storage.onBatch((batch) => {
