@@ -22,17 +22,13 @@ export function connectionOptions(command: Command): Command {
   );
 }
 
-/** The address to dial: flag, then HEXCLAVE_ADDRESS, then the default. */
-export function resolveAddress(flags: { address?: string | undefined }): string {
-  return flags.address ?? nonEmpty(process.env.HEXCLAVE_ADDRESS) ?? DEFAULT_ADDRESS;
-}
-
 /**
- * The address `hexclave health` dials: like {@link resolveAddress}, but inside
- * the server's own container the server's HEXCLAVE_LISTEN is the natural
- * fallback (a wildcard host is dialled on loopback).
+ * The address to dial: flag, then HEXCLAVE_ADDRESS, then — for a command run
+ * beside the server, in its own container (`docker exec <c> hexclave …`, the
+ * HEALTHCHECK) — the server's HEXCLAVE_LISTEN (a wildcard host is dialled on
+ * loopback), then the default.
  */
-export function resolveHealthAddress(flags: { address?: string | undefined }): string {
+export function resolveAddress(flags: { address?: string | undefined }): string {
   const listen = nonEmpty(process.env.HEXCLAVE_LISTEN)
     ?.replace(/^0\.0\.0\.0:/, "127.0.0.1:")
     .replace(/^\[::\]:/, "[::1]:");

@@ -23,7 +23,8 @@ interface WorkerExit {
  * `hexclave serve --workers N`: N server processes on one listener (address
  * or Unix socket; node:cluster shares it, round robin) and one database —
  * the SQLite file or PostgreSQL — with the same coherence guarantees as
- * separate replicas (the vault treats the database as shared: docs/storage.md).
+ * separate replicas (the vault treats the database as shared: docs/storage.md,
+ * "Coherence across processes").
  *
  * The leader does not serve. It prepares the data once (the data-directory
  * lock, migrations, the first admin token), starts the workers, restarts

@@ -27,20 +27,15 @@ export function cliTls(env: NodeJS.ProcessEnv = process.env): ClientTlsOptions |
   return { ca, cert, key, serverName: nonEmpty(env.HEXCLAVE_TLS_SERVER_NAME) };
 }
 
-/** Channel credentials for raw generated clients (admin commands). */
-export function cliCredentials(env: NodeJS.ProcessEnv = process.env): ChannelCredentials {
-  const tls = cliTls(env);
-  return tls === undefined ? credentials.createInsecure() : tlsCredentials(tls);
-}
-
 /**
- * Credentials for `hexclave health` run inside the server's own container:
- * with HEXCLAVE_TLS_CA it verifies the server as any client does; without
- * it, but beside a server configured with HEXCLAVE_TLS_SERVER_CERT, it pins
- * exactly that certificate (the probe checks its own server on loopback,
- * where the certificate's name cannot match).
+ * Channel credentials for raw generated clients (admin commands, `hexclave
+ * health`). With HEXCLAVE_TLS_CA it verifies the server as any client does;
+ * without it, but beside a server configured with HEXCLAVE_TLS_SERVER_CERT
+ * (in the server's own container: the HEALTHCHECK, `docker exec <c> hexclave
+ * stores list`), it pins exactly that certificate — the command dials its
+ * own server on loopback, where the certificate's name cannot match.
  */
-export function healthCredentials(env: NodeJS.ProcessEnv = process.env): ChannelCredentials {
+export function cliCredentials(env: NodeJS.ProcessEnv = process.env): ChannelCredentials {
   const tls = cliTls(env);
   if (tls !== undefined) return tlsCredentials(tls);
   const serverCert = fileOf(env.HEXCLAVE_TLS_SERVER_CERT, "HEXCLAVE_TLS_SERVER_CERT");

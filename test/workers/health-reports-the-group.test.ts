@@ -42,7 +42,10 @@ function watch(c: WorkerConnection) {
     seen,
     until(state: Serving): Promise<number> {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`never ${Serving[state]}: ${JSON.stringify(seen)}`)), 20_000);
+        const timer = setTimeout(
+          () => reject(new Error(`never ${Serving[state]}: ${JSON.stringify(seen)}`)),
+          20_000,
+        );
         const wake = (): void => {
           const last = seen.at(-1);
           if (last?.status !== state) return;
@@ -101,7 +104,10 @@ describeWithPostgres(
           () => undefined,
           (e: unknown) => e as ServiceError,
         );
-        expect({ code: error?.code, reason: error && reasonOf(error) }, `worker ${c.worker}`).toEqual({
+        expect(
+          { code: error?.code, reason: error && reasonOf(error) },
+          `worker ${c.worker}`,
+        ).toEqual({
           code: status.UNAVAILABLE,
           reason: "STORAGE_UNAVAILABLE",
         });

@@ -41,7 +41,10 @@ function groupEnv(dataDir: string): Record<string, string> {
 }
 
 /** A Watch on one connection: resolves once it saw NOT_SERVING after SERVING, and the stream ended. */
-function watchUntilDrained(c: WorkerConnection): { ready: Promise<void>; drained: Promise<Serving[]> } {
+function watchUntilDrained(c: WorkerConnection): {
+  ready: Promise<void>;
+  drained: Promise<Serving[]>;
+} {
   const seen: Serving[] = [];
   const stream = c.health.watch({ service: "" });
   const ready = new Promise<void>((resolve) => stream.once("data", () => resolve()));
@@ -107,7 +110,10 @@ describe("SIGTERM to the leader of --workers 3", () => {
   it("on a Unix socket too, and a socket left by a killed group is cleared once for the next", async () => {
     const socketDir = fleet.track(await mkdtemp("/tmp/hxsock-"));
     const socket = join(socketDir, "hexclave.sock");
-    const env = { ...groupEnv(await tempDataDir("hexclave-drain-unix-")), HEXCLAVE_LISTEN: `unix:${socket}` };
+    const env: Record<string, string> = {
+      ...groupEnv(await tempDataDir("hexclave-drain-unix-")),
+      HEXCLAVE_LISTEN: `unix:${socket}`,
+    };
     const token = env.HEXCLAVE_ADMIN_TOKEN as string;
     const first = await fleet.start(env, ["--workers", String(WORKERS)]);
     expect(first.address).toBe(`unix:${socket}`);
@@ -157,7 +163,11 @@ describe("a group that cannot start", () => {
         .split("\n")
         .filter((l) => l.startsWith("{"))
         .map((l) => JSON.parse(l) as Record<string, unknown>);
-      expect(lines.some((l) => l.msg === "a worker failed to start: stopping the group (its error is above)")).toBe(true);
+      expect(
+        lines.some(
+          (l) => l.msg === "a worker failed to start: stopping the group (its error is above)",
+        ),
+      ).toBe(true);
       expect(lines.filter((l) => l.msg === "a worker died: restarting it")).toEqual([]);
       for (const l of lines.filter((l) => l.msg === "worker started")) {
         expect(isAlive(Number(l.pid)), `worker pid ${l.pid}`).toBe(false);

@@ -208,6 +208,7 @@ forEachBackend((backend) => {
       `${backend.name}, --workers ${WORKERS}: ms after the acknowledgement until each worker refused: ` +
         `revoked token ${revocation.join(", ")}; deleted store ${deletion.join(", ")}`,
     );
-    for (const ms of [...revocation, ...deletion]) expect(ms).toBeLessThanOrEqual(PROPAGATION_BOUND_MS);
+    for (const ms of [...revocation, ...deletion])
+      expect(ms).toBeLessThanOrEqual(PROPAGATION_BOUND_MS);
   });
 });
