@@ -121,6 +121,21 @@ as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$WORK/pg/log" -w \
   -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$WORK/pg" start >/dev/null
 URL="postgres://hexclave:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres"
 CT_ENV="$MOUNT $TLS $KEY -e HEXCLAVE_DATABASE_URL=$URL -e HEXCLAVE_WORKERS=2" bash "$smoke" "$CTX"
+# As docs/deployment.md runs replicas: a read-only root file system and no volume at /data (the
+# image's own, read-only), the admin token from the environment, and the CLI beside the server.
+ADMIN_TOKEN=$(openssl rand -base64 33)
+PORT=$(port)
+# shellcheck disable=SC2086
+podman run -d --name "$CONTAINER" --network host --pull=never --read-only $MOUNT $TLS $KEY \
+  -e HEXCLAVE_DATABASE_URL="$URL" -e HEXCLAVE_ADMIN_TOKEN="$ADMIN_TOKEN" -e HEXCLAVE_LISTEN=127.0.0.1:$PORT "$IMAGE" >/dev/null
+healthy=
+for _ in $(seq 1 40); do podman healthcheck run "$CONTAINER" >/dev/null 2>&1 && { healthy=1; break; }; sleep 1; done
+[ -n "$healthy" ] || { podman logs --tail 20 "$CONTAINER"; fail "the read-only PostgreSQL container never became healthy"; }
+podman exec "$CONTAINER" hexclave stores create pg-store >/dev/null || fail "podman exec hexclave stores create (PostgreSQL) failed"
+podman exec "$CONTAINER" hexclave stores list | grep -q pg-store || fail "podman exec hexclave stores list (PostgreSQL) does not show the store"
+podman stop -t 10 "$CONTAINER" >/dev/null
+[ "$(podman inspect --format '{{.State.ExitCode}}' "$CONTAINER")" = 0 ] || fail "SIGTERM exit code not 0 (PostgreSQL, read-only)"
+podman rm -f "$CONTAINER" >/dev/null
 # The server really used PostgreSQL: it migrated the database, and both workers left the registry on SIGTERM.
 tables=$(PGPASSWORD=$PG_PASSWORD "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U hexclave -d postgres -Atc \
   "select count(*) from information_schema.tables where table_name in ('stores','entries','tokens','servers')")

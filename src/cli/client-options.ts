@@ -36,14 +36,18 @@ export function resolveAddress(flags: { address?: string | undefined }): string 
 }
 
 /**
- * The token to send: flag, then HEXCLAVE_TOKEN, then — for a development
- * server on its defaults — the first admin token the server wrote into its
- * data directory.
+ * The token to send: flag, then HEXCLAVE_TOKEN, then — beside the server, in
+ * its own container — the admin token the server was given
+ * (HEXCLAVE_ADMIN_TOKEN), or the first admin token it wrote into its data
+ * directory (also what a development server on its defaults does).
  *
  * @throws CliError saying where a token can come from.
  */
 export function resolveToken(flags: { token?: string | undefined }): string {
-  const given = flags.token ?? nonEmpty(process.env.HEXCLAVE_TOKEN);
+  const given =
+    flags.token ??
+    nonEmpty(process.env.HEXCLAVE_TOKEN) ??
+    nonEmpty(process.env.HEXCLAVE_ADMIN_TOKEN);
   if (given !== undefined) return given;
   const file = join(nonEmpty(process.env.HEXCLAVE_DATA_DIR) ?? ".hexclave", "admin.token");
   try {
