@@ -11,6 +11,8 @@ const QUICK_DEATH_MS = 5_000;
 interface WorkerReport {
   readonly type: "serving";
   readonly address: string;
+  /** The HTTP listener's address, if `--http-listen` runs one. */
+  readonly http: string | undefined;
 }
 
 /** How a worker ended. */
@@ -37,7 +39,11 @@ export async function serveWorkers(flags: ServerFlags, workers: number): Promise
   if (!cluster.isPrimary) {
     // A worker: serve as one of the group the leader named.
     const server = await serveOne(flags, process.env.HEXCLAVE_WORKER_OF);
-    process.send?.({ type: "serving", address: server.address } satisfies WorkerReport);
+    process.send?.({
+      type: "serving",
+      address: server.address,
+      http: server.httpAddress,
+    } satisfies WorkerReport);
     return;
   }
   // Signals are handled from the first moment: a SIGTERM while the leader still
@@ -55,6 +61,8 @@ export async function serveWorkers(flags: ServerFlags, workers: number): Promise
   process.on("SIGINT", onSignal);
 
   const { prepareGroup } = await import("../server/worker-group.js");
+  // /metrics on any worker serves the whole group's, gathered here.
+  (await import("../server/metrics/cluster-metrics.js")).serveClusterMetrics();
   const groupId = randomBytes(8).toString("hex");
   let group: PreparedGroup;
   try {
@@ -122,16 +130,22 @@ export async function serveWorkers(flags: ServerFlags, workers: number): Promise
 
   if (group.clearStaleSocket !== undefined) await group.clearStaleSocket();
   const first = Array.from({ length: workers }, (_, i) => fork(i + 1));
-  const addresses = await Promise.all(
+  const reports = await Promise.all(
     first.map(async (worker) => {
       const [message] = (await once(worker, "message")) as [WorkerReport];
-      return message.address;
+      return message;
     }),
   );
   if (stopSignal !== undefined) return;
   serving = true;
   log.info(
-    { address: addresses[0], workers, group: groupId, dataDir: group.dataDir },
+    {
+      address: reports[0]?.address,
+      ...(reports[0]?.http === undefined ? {} : { http: reports[0].http }),
+      workers,
+      group: groupId,
+      dataDir: group.dataDir,
+    },
     "hexclave serving",
   );
 }

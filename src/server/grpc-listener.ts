@@ -1,8 +1,7 @@
-import { once } from "node:events";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { type Server, ServerCredentials } from "@grpc/grpc-js";
-import { clearStaleSocket } from "./listen-address.js";
+import { bindListener } from "./bind-listener.js";
 import type { ServerTls } from "./tls-context.js";
 
 /** Options for {@link listenGrpc}. */
@@ -73,43 +72,14 @@ export async function listenGrpc(
   net.on("drop", () => {
     refused += 1;
   });
-  await clearStaleSocket(options.listen);
-  try {
-    const bound = once(net, "listening");
-    const failed = once(net, "error").then(([error]) => Promise.reject(error as Error));
-    if (options.listen.startsWith("unix:")) net.listen(options.listen.slice("unix:".length));
-    else {
-      const { host, port } = splitHostPort(options.listen);
-      net.listen({ host, port });
-    }
-    await Promise.race([bound, failed]);
-  } catch (error) {
-    net.close();
-    throw new Error(`cannot listen on ${options.listen}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  const address = net.address();
-  const boundAddress =
-    typeof address === "string" || address === null
-      ? options.listen
-      : address.family === "IPv6"
-        ? `[${address.address}]:${address.port}`
-        : `${address.address}:${address.port}`;
+  const { boundAddress, port } = await bindListener(net, options.listen);
   return {
     boundAddress,
-    port: typeof address === "object" && address !== null ? address.port : undefined,
+    port,
     connections: () => open,
     refusedConnections: () => refused,
     async close() {
       await new Promise<void>((resolve) => net.close(() => resolve()));
     },
   };
-}
-
-/** Splits `host:port` (IPv6 hosts in brackets) for net.listen. */
-function splitHostPort(listen: string): { host: string; port: number } {
-  const colon = listen.lastIndexOf(":");
-  const host = listen.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
-  return { host, port: Number(listen.slice(colon + 1)) };
 }

@@ -25,6 +25,11 @@ export const SERVICE_NAMES = [
   "grpc.reflection.v1alpha.ServerReflection",
 ] as const;
 
+/** Every method path of the Hexclave services (metrics count any other path as "unknown"). */
+export const HEXCLAVE_METHOD_PATHS: ReadonlySet<string> = new Set(
+  [...Object.values(VaultServiceService), ...Object.values(AdminServiceService)].map((m) => m.path),
+);
+
 /** The methods whose handlers commit the call's audit record with their own write. */
 export const AUDITED_WRITES: ReadonlySet<string> = new Set(
   [

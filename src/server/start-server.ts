@@ -9,12 +9,20 @@ import type { Storage } from "../vault/storage-port.js";
 import { openVault, type Vault } from "../vault/vault.js";
 import { auditSink } from "./audit-sink.js";
 import { callLog } from "./call-log.js";
+import type { CallObserver } from "./call-record.js";
 import { ADMIN_TOKEN_FILE, ensureFirstAdminToken } from "./first-admin-token.js";
 import { routeGrpcJsLog } from "./grpc-js-log.js";
 import { type GrpcListener, listenGrpc } from "./grpc-listener.js";
 import type { Pipeline } from "./grpc-method.js";
-import { AUDITED_WRITES, createGrpcServer, SERVICE_NAMES } from "./grpc-server.js";
+import {
+  AUDITED_WRITES,
+  createGrpcServer,
+  HEXCLAVE_METHOD_PATHS,
+  SERVICE_NAMES,
+} from "./grpc-server.js";
 import { HealthState } from "./health-service.js";
+import { serveHttpEndpoints } from "./http/http-endpoints.js";
+import type { HttpListener } from "./http/http-listener.js";
 import { type Auditor, auditCalls } from "./interceptors/audit-calls.js";
 import { authenticate } from "./interceptors/authenticate.js";
 import { limitStreams } from "./interceptors/limit-streams.js";
@@ -25,6 +33,7 @@ import { requireVault } from "./interceptors/require-vault.js";
 import { dialAddress, isPrivateAddress } from "./listen-address.js";
 import { createLogger } from "./logger.js";
 import { loadMasterKeys } from "./master-key.js";
+import { type ServerMetrics, serverMetrics } from "./metrics/server-metrics.js";
 import { checkDataDir } from "./private-files.js";
 import { requestIdSource } from "./request-id.js";
 import { resolveServerConfig, type ServerConfig, type ServerFlags } from "./server-config.js";
@@ -65,6 +74,8 @@ export interface RunningServer {
   readonly boundAddress: string;
   /** The bound TCP port; undefined on a Unix socket. */
   readonly port: number | undefined;
+  /** What the HTTP listener (`--http-listen`) bound, if it runs. */
+  readonly httpAddress: string | undefined;
   /** Where the first admin token was written, if this start made one. */
   readonly adminTokenFile: string | undefined;
   readonly config: ServerConfig;
@@ -111,13 +122,29 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const tls = config.tls === undefined ? undefined : await loadServerTls(config.tls, log);
 
   let vault: Vault | undefined;
+  let storage: Storage | undefined;
   let auditor: Auditor | undefined;
+  // False once only a restart can help (the writer thread died): /healthz then fails.
+  let recoverable = true;
   const openVaultOrThrow = (): Vault => {
     if (vault === undefined) throw new Error("the vault is not open");
     return vault;
   };
   const requestId = requestIdSource();
-  const observe = callLog(log);
+  let inFlight = (): number => 0;
+  const metrics =
+    config.httpListen === undefined
+      ? undefined
+      : serverMetrics({
+          storage: () => storage,
+          vault: () => vault,
+          inFlight: () => inFlight(),
+          health,
+          storageKind: config.databaseUrl === undefined ? "sqlite" : "postgres",
+          knownMethods: HEXCLAVE_METHOD_PATHS,
+          storeLabels: config.metricsStoreLabels,
+        });
+  const observe = observeAll(callLog(log), metrics?.observe);
   const { server, pipeline } = createGrpcServer({
     vault: openVaultOrThrow,
     // The order is the design: docs/architecture.md, "The call pipeline".
@@ -137,6 +164,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     health,
     limits,
   });
+  inFlight = () => pipeline.inFlight.size;
   const listener = await listenGrpc(server, {
     listen: config.listen,
     maxConnections: limits.maxConnections,
@@ -147,9 +175,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     throw error;
   });
 
-  let storage: Storage | undefined;
+  let http: HttpListener | undefined;
   let adminTokenFile: string | undefined;
   try {
+    http = await startHttp(config, metrics, {
+      tls,
+      log,
+      requestId,
+      inGroup: options.workerOf !== undefined,
+      probes: { health, condition: () => storage?.condition, recoverable: () => recoverable },
+    });
     storage = await openStorage({
       dataDir: config.dataDir,
       databaseUrl: config.databaseUrl,
@@ -164,6 +199,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       onWriterFailure: (err) => {
         // Nothing can be written any more: stop taking traffic, keep answering why.
         log.fatal({ err }, "the writer thread failed: writes fail until the server is restarted");
+        recoverable = false;
         health.setAll(Serving.NOT_SERVING);
       },
     });
@@ -186,12 +222,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   } catch (error) {
     server.forceShutdown();
     await listener.close();
+    await http?.close();
     tls?.close();
     await vault?.close();
     await storage?.close();
     throw error;
   }
   const openedStorage = storage;
+  const stopMetrics = metrics?.followStorage(openedStorage);
   const stopFollowing = followStorage(openedStorage, health, log, { audit: config.audit });
   if (openedStorage.condition === "ok") health.setAll(Serving.SERVING);
   log.info(
@@ -200,6 +238,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       dataDir: config.dataDir,
       storage: config.databaseUrl === undefined ? "sqlite" : "postgres",
       tls: tls === undefined ? "off" : tls.mutual ? "mutual" : "on",
+      ...(http === undefined ? {} : { http: http.boundAddress }),
       server: identity.id,
     },
     // A worker's line; its group's leader says "hexclave serving" once all are up.
@@ -212,14 +251,28 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     address: dialAddress(listener.boundAddress),
     boundAddress: listener.boundAddress,
     port: listener.port,
+    httpAddress: http?.boundAddress,
     adminTokenFile,
     config,
     identity,
     close() {
       closing ??= shutdown(
-        { server, listener, health, pipeline, vault: opened, storage: openedStorage, log, tls },
+        {
+          server,
+          listener,
+          http,
+          health,
+          pipeline,
+          vault: opened,
+          storage: openedStorage,
+          log,
+          tls,
+        },
         config.shutdownGraceMs,
-      ).finally(stopFollowing);
+      ).finally(() => {
+        stopFollowing();
+        stopMetrics?.();
+      });
       return closing;
     },
   };
@@ -228,6 +281,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 interface Running {
   readonly server: Server;
   readonly listener: GrpcListener;
+  readonly http: HttpListener | undefined;
   readonly health: HealthState;
   readonly pipeline: Pipeline;
   readonly vault: Vault;
@@ -237,7 +291,7 @@ interface Running {
 }
 
 async function shutdown(running: Running, graceMs: number): Promise<void> {
-  const { server, listener, health, pipeline, vault, storage, log, tls } = running;
+  const { server, listener, http, health, pipeline, vault, storage, log, tls } = running;
   health.close();
   log.info({ inFlight: pipeline.inFlight.size }, "shutting down");
   const stopped = listener.close();
@@ -250,6 +304,8 @@ async function shutdown(running: Running, graceMs: number): Promise<void> {
   clearTimeout(timer);
   await stopped;
   await Promise.allSettled([...pipeline.inFlight]);
+  // Probes kept answering "not ready" through the drain; now the HTTP listener goes too.
+  await http?.close();
   tls?.close();
   await vault.close();
   await storage.close();
@@ -267,4 +323,22 @@ function warnIfPlaintext(config: ServerConfig, log: Logger): void {
       );
     }
   }
+}
+
+/** Calls each observer in turn. */
+function observeAll(...observers: (CallObserver | undefined)[]): CallObserver {
+  const present = observers.filter((o): o is CallObserver => o !== undefined);
+  return (record) => {
+    for (const observe of present) observe(record);
+  };
+}
+
+/** Starts the HTTP listener if `--http-listen` asks for one. */
+function startHttp(
+  config: ServerConfig,
+  metrics: ServerMetrics | undefined,
+  parts: Omit<Parameters<typeof serveHttpEndpoints>[0], "listen" | "metrics">,
+): Promise<HttpListener | undefined> {
+  if (config.httpListen === undefined || metrics === undefined) return Promise.resolve(undefined);
+  return serveHttpEndpoints({ ...parts, listen: config.httpListen, metrics });
 }

@@ -1,5 +1,9 @@
 import { overloaded, shuttingDown } from "../vault/storage-errors.js";
-import type { StorageCondition, WriteTransaction } from "../vault/storage-port.js";
+import type {
+  StorageCondition,
+  WriteBatchReport,
+  WriteTransaction,
+} from "../vault/storage-port.js";
 import { isVaultError } from "../vault/vault-error.js";
 import { type BatchContext, runWriteBatch } from "../vault/write-batch.js";
 import { SOLO_COMMANDS, type WriteCommand, type WriteResultOf } from "../vault/write-commands.js";
@@ -61,7 +65,9 @@ export class GroupCommit {
   readonly #report: (condition: StorageCondition, cause: unknown) => void;
   readonly #maxBatchSize: number;
   readonly #maxQueued: number;
+  readonly #onBatch: ((batch: WriteBatchReport) => void) | undefined;
   #queue: Job[] = [];
+  #committing = 0;
   #running = false;
   #closed = false;
   #idle: (() => void)[] = [];
@@ -72,7 +78,9 @@ export class GroupCommit {
     classify: (error: unknown) => Failure,
     report: (condition: StorageCondition, cause: unknown) => void,
     options: GroupCommitOptions = {},
+    onBatch?: (batch: WriteBatchReport) => void,
   ) {
+    this.#onBatch = onBatch;
     this.#run = run;
     this.#context = context;
     this.#classify = classify;
@@ -84,6 +92,11 @@ export class GroupCommit {
   /** Commands waiting for a transaction. */
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /** Commands submitted and not yet settled: waiting, or in the transaction being committed. */
+  get pending(): number {
+    return this.#queue.length + this.#committing;
   }
 
   /**
@@ -116,6 +129,7 @@ export class GroupCommit {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       const jobs = this.#nextBatch();
+      this.#committing = jobs.length;
       try {
         await this.#commit(jobs);
       } catch (error) {
@@ -134,6 +148,7 @@ export class GroupCommit {
           }
         }
       }
+      this.#committing = 0;
       if (this.#queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
     }
     this.#running = false;
@@ -166,8 +181,10 @@ export class GroupCommit {
     const commands = jobs.map((j) => j.command);
     for (let attempt = 0; ; attempt += 1) {
       try {
+        const began = performance.now();
         const result = await this.#run((tx) => runWriteBatch(tx, commands, this.#context));
         result.committed();
+        this.#onBatch?.({ commands: commands.length, commitMs: performance.now() - began });
         this.#report("ok", undefined);
         jobs.forEach((job, i) => {
           const outcome = result.outcomes[i];

@@ -4,13 +4,14 @@ import pg from "pg";
 import { AuditChain } from "../vault/audit-chain.js";
 import { DataKeyRing } from "../vault/data-key-ring.js";
 import { storageCorrupted } from "../vault/storage-errors.js";
-import type { Storage, StorageCondition } from "../vault/storage-port.js";
+import type { Storage, StorageCondition, WriteBatchReport } from "../vault/storage-port.js";
 import { ConditionTracker } from "./condition-tracker.js";
 import { FoldedReads } from "./folded-reads.js";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.js";
 import { guardedReads } from "./guarded-reads.js";
 import { HotReads, KyselyReads } from "./kysely-reads.js";
 import { KyselyTransaction, type TransactionDialect } from "./kysely-transaction.js";
+import { Listeners } from "./listeners.js";
 import { migrate } from "./migrate.js";
 import type { ColumnTypes } from "./migrations.js";
 import { postgresFailure } from "./postgres-failures.js";
@@ -106,12 +107,14 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   }
   const hot = new HotReads(db);
   const keys = new DataKeyRing(options.masterKeys);
+  const batches = new Listeners<WriteBatchReport>();
   const writes = new GroupCommit(
     (work) => db.transaction().execute((tx) => work(new KyselyTransaction(tx, hot, DIALECT))),
     { keys, audit: new AuditChain(options.masterKeys[0] as Buffer, options.server.id) },
     postgresFailure,
     report,
     options.writes,
+    (batch) => batches.emit(batch),
   );
   const beat = setInterval(() => {
     heartbeat(db, options.server).then(
@@ -142,6 +145,11 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
       return tracker.condition;
     },
     onCondition: (listener) => tracker.on(listener),
+    stats: () => ({
+      pendingWrites: writes.pending,
+      pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
+    }),
+    onBatch: (listener) => batches.on(listener),
     async close() {
       clearInterval(beat);
       await writes.close();

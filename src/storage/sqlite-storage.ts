@@ -1,12 +1,13 @@
 import { join } from "node:path";
 import { sql } from "kysely";
 import { storageCorrupted } from "../vault/storage-errors.js";
-import type { Storage, StorageCondition } from "../vault/storage-port.js";
+import type { Storage, StorageCondition, WriteBatchReport } from "../vault/storage-port.js";
 import { ConditionTracker } from "./condition-tracker.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import type { GroupCommitOptions } from "./group-commit.js";
 import { guardedReads } from "./guarded-reads.js";
 import { HotReads, KyselyReads } from "./kysely-reads.js";
+import { Listeners } from "./listeners.js";
 import { migrate } from "./migrate.js";
 import {
   otherLiveServers,
@@ -73,6 +74,7 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
     throw error;
   }
   const tracker = new ConditionTracker();
+  const batches = new Listeners<WriteBatchReport>();
   let writes: Awaited<ReturnType<typeof startWriterThread>>;
   try {
     writes = await startWriterThread({
@@ -80,6 +82,7 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
       masterKeys: options.masterKeys,
       server: options.server,
       onCondition: (condition, cause) => tracker.report(condition, cause),
+      onBatch: (batch) => batches.emit(batch),
       ...(options.writes === undefined ? {} : { writes: options.writes }),
       ...(options.onWriterFailure === undefined ? {} : { onFailure: options.onWriterFailure }),
     });
@@ -103,6 +106,8 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
       return tracker.condition;
     },
     onCondition: (listener) => tracker.on(listener),
+    stats: () => ({ pendingWrites: writes.pending, pool: undefined }),
+    onBatch: (listener) => batches.on(listener),
     async close() {
       await writes.close();
       await unregisterServer(db, options.server).catch(() => {});

@@ -1,4 +1,4 @@
-import type { StorageCondition } from "../vault/storage-port.js";
+import type { StorageCondition, WriteBatchReport } from "../vault/storage-port.js";
 import { isVaultError, VaultError, type VaultErrorReason } from "../vault/vault-error.js";
 import type { WriteCommand } from "../vault/write-commands.js";
 
@@ -15,7 +15,12 @@ export type WriterJob =
 /** What the writer thread posts back. */
 export type FromWriter =
   | { readonly type: "ready" }
-  | { readonly type: "results"; readonly results: readonly WriterResult[] }
+  | {
+      readonly type: "results";
+      readonly results: readonly WriterResult[];
+      /** The transactions committed since the last message, for metrics. */
+      readonly batches: readonly WriteBatchReport[];
+    }
   | {
       readonly type: "condition";
       readonly condition: StorageCondition;

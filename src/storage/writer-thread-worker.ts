@@ -2,7 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { sql } from "kysely";
 import { AuditChain } from "../vault/audit-chain.js";
 import { DataKeyRing } from "../vault/data-key-ring.js";
-import type { StorageCondition } from "../vault/storage-port.js";
+import type { StorageCondition, WriteBatchReport } from "../vault/storage-port.js";
 import type { WriteCommand } from "../vault/write-commands.js";
 import { GroupCommit, type GroupCommitOptions } from "./group-commit.js";
 import { HotReads } from "./kysely-reads.js";
@@ -55,6 +55,13 @@ const writes = new GroupCommit(
   sqliteFailure,
   report,
   data.writes,
+  (batch) => {
+    batches.push(batch);
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+  },
 );
 const beat = setInterval(() => {
   heartbeat(db, data.server).then(
@@ -68,13 +75,15 @@ const beat = setInterval(() => {
 
 // Results leave in batches, one message per turn of the loop, like the jobs came in.
 let outbox: WriterResult[] = [];
+let batches: WriteBatchReport[] = [];
 let flushing = false;
 const post = (message: FromWriter): void => port.postMessage(message);
 const flush = (): void => {
   flushing = false;
-  if (outbox.length === 0) return;
-  post({ type: "results", results: outbox });
+  if (outbox.length === 0 && batches.length === 0) return;
+  post({ type: "results", results: outbox, batches });
   outbox = [];
+  batches = [];
 };
 const settle = (id: number, work: Promise<unknown>): void => {
   work

@@ -2,7 +2,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { overloaded, shuttingDown } from "../vault/storage-errors.js";
-import type { StorageCondition } from "../vault/storage-port.js";
+import type { StorageCondition, WriteBatchReport } from "../vault/storage-port.js";
 import type { WriteCommand, WriteResultOf } from "../vault/write-commands.js";
 import type { GroupCommitOptions } from "./group-commit.js";
 import type { ServerIdentity } from "./server-registry.js";
@@ -27,11 +27,15 @@ export interface WriterThreadOptions {
   readonly onCondition: (condition: StorageCondition, cause: unknown) => void;
   /** Told if the writer thread dies: no write can succeed after that. */
   readonly onFailure?: (error: Error) => void;
+  /** Told of every committed write transaction. */
+  readonly onBatch?: (batch: WriteBatchReport) => void;
 }
 
 /** Where an adapter's writes go. */
 export interface WriteQueue {
   submit<C extends WriteCommand>(command: C): Promise<WriteResultOf<C>>;
+  /** Commands submitted and not yet settled. */
+  readonly pending: number;
   scrub(): Promise<void>;
   close(): Promise<void>;
 }
@@ -92,6 +96,7 @@ class WriterThread implements WriteQueue {
         );
       }
       if (message.type === "results") {
+        for (const batch of message.batches) options.onBatch?.(batch);
         for (const result of message.results) {
           const pending = this.#pending.get(result.id);
           this.#pending.delete(result.id);
@@ -110,6 +115,10 @@ class WriterThread implements WriteQueue {
     };
     worker.on("error", fail);
     worker.on("exit", (code) => fail(new Error(`the writer thread exited (code ${code})`)));
+  }
+
+  get pending(): number {
+    return this.#pending.size;
   }
 
   submit<C extends WriteCommand>(command: C): Promise<WriteResultOf<C>> {

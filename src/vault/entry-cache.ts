@@ -33,6 +33,8 @@ export class EntryCache {
   readonly #slots = new Map<string, Slot>();
   #bytes = 0;
   #epoch = 0;
+  #hits = 0;
+  #misses = 0;
 
   /** @param maxBytes budget in bytes; 0 disables the cache. */
   constructor(maxBytes: number) {
@@ -49,12 +51,20 @@ export class EntryCache {
     return this.#bytes;
   }
 
+  /** Lookups answered from the cache, and lookups that went to the database, since start. */
+  get counts(): { readonly hits: number; readonly misses: number } {
+    return { hits: this.#hits, misses: this.#misses };
+  }
+
   /** The cached entry if it has not expired at `now`, marked as recently used. */
   get(storeUid: Buffer, keyId: Buffer, now: number): EntryView | undefined {
     if (this.#maxBytes === 0) return undefined;
     const slot = this.#slots.get(slotKey(storeUid, keyId));
-    if (slot === undefined) return undefined;
-    if (slot.expiresAt !== null && slot.expiresAt <= now) return undefined;
+    if (slot === undefined || (slot.expiresAt !== null && slot.expiresAt <= now)) {
+      this.#misses += 1;
+      return undefined;
+    }
+    this.#hits += 1;
     slot.used = true;
     return viewOf(slot);
   }

@@ -89,6 +89,24 @@ export interface CountDelta {
   readonly bytes: number;
 }
 
+/** One committed write transaction, as metrics see it. */
+export interface WriteBatchReport {
+  /** Write commands that shared the transaction. */
+  readonly commands: number;
+  /** From BEGIN to the end of COMMIT (its fsync included), in milliseconds. */
+  readonly commitMs: number;
+}
+
+/** What an adapter can tell about its load, for metrics. */
+export interface StorageStats {
+  /** Write commands submitted and not yet settled (queued or in a transaction). */
+  readonly pendingWrites: number;
+  /** The connection pool, where there is one (PostgreSQL); undefined for SQLite. */
+  readonly pool:
+    | { readonly total: number; readonly idle: number; readonly waiting: number }
+    | undefined;
+}
+
 /** Expired, not yet swept entries under one secret. */
 export interface ExpiredBacklog {
   readonly fingerprint: Buffer;
@@ -266,6 +284,10 @@ export interface Storage {
   readonly condition: StorageCondition;
   /** Calls `listener` on every change of condition until the returned function is called. */
   onCondition(listener: (condition: StorageCondition, cause: unknown) => void): () => void;
+  /** Its load now: pending writes, pool use. */
+  stats(): StorageStats;
+  /** Calls `listener` after every committed write transaction until the returned function is called. */
+  onBatch(listener: (batch: WriteBatchReport) => void): () => void;
   /** Refuses new writes, commits queued ones, closes connections and threads. */
   close(): Promise<void>;
 }

@@ -47,6 +47,8 @@ export interface Vault {
    * @throws Error if `token` is not a well-formed access token.
    */
   adoptFirstAdminToken(token: string): Promise<boolean>;
+  /** The entry cache's use since start, for metrics (all zero when it is off: shared databases). */
+  cacheStats(): { readonly hits: number; readonly misses: number; readonly bytes: number };
   /** Stops background work (purges, sweeps, refreshes) and zeroes keys. The storage stays open. */
   close(): Promise<void>;
 }
@@ -113,6 +115,7 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
     data,
     admin,
     authenticator,
+    cacheStats: () => ({ ...cache.counts, bytes: cache.bytes }),
     async hasTokens() {
       return (await reads.countTokens()) > 0;
     },

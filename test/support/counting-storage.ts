@@ -28,6 +28,8 @@ export function countingStorage(storage: Storage, seen: (what: string) => void):
       return storage.condition;
     },
     onCondition: (listener) => storage.onCondition(listener),
+    stats: () => storage.stats(),
+    onBatch: (listener) => storage.onBatch(listener),
     close: () => storage.close(),
   };
 }

@@ -18,10 +18,15 @@ export interface RawClients {
   close(): void;
 }
 
-/** Connects the generated clients to `address`. */
-export function rawClients(address: string): RawClients {
-  const vault = new VaultServiceClient(address, credentials.createInsecure());
-  const admin = new AdminServiceClient(address, credentials.createInsecure());
+/**
+ * Connects the generated clients to `address`. grpc-js shares one connection
+ * among clients of the same address unless `ownConnection` is set (tests
+ * that must reach different `--workers` need their own).
+ */
+export function rawClients(address: string, options: { ownConnection?: boolean } = {}): RawClients {
+  const channel = options.ownConnection === true ? { "grpc.use_local_subchannel_pool": 1 } : {};
+  const vault = new VaultServiceClient(address, credentials.createInsecure(), channel);
+  const admin = new AdminServiceClient(address, credentials.createInsecure(), channel);
   return {
     vault,
     admin,

@@ -28,14 +28,15 @@ export async function postgresClient(url: string): Promise<pg.Client> {
 /**
  * Every row of every table, bytes as hex, in a stable order, exactly as
  * snapshotTables (sqlite-files.ts) dumps SQLite: compare two snapshots to show
- * a call wrote nothing. The server registry (heartbeats) and
- * `tokens.last_used_at` (bookkeeping) are left out, as there.
+ * a call wrote nothing. The server registry (heartbeats), the audit log (it
+ * records every call, refusals included) and `tokens.last_used_at`
+ * (bookkeeping) are left out, as there.
  */
 export async function snapshotPostgresTables(
   client: pg.Client,
 ): Promise<Record<string, unknown[]>> {
   const { rows: tables } = await client.query<{ name: string }>(
-    "select tablename as name from pg_tables where schemaname = 'public' and tablename not like 'kysely\\_%' and tablename <> 'servers' order by tablename",
+    "select tablename as name from pg_tables where schemaname = 'public' and tablename not like 'kysely\\_%' and tablename not in ('servers', 'audit_log', 'audit_checkpoints') order by tablename",
   );
   const out: Record<string, unknown[]> = {};
   for (const { name } of tables) {
