@@ -1,6 +1,5 @@
 import cluster, { type Worker } from "node:cluster";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import type { ServerFlags } from "../server/server-config.js";
 import type { PreparedGroup } from "../server/worker-group.js";
 import { serveOne } from "./serve-command.js";
@@ -130,12 +129,7 @@ export async function serveWorkers(flags: ServerFlags, workers: number): Promise
 
   if (group.clearStaleSocket !== undefined) await group.clearStaleSocket();
   const first = Array.from({ length: workers }, (_, i) => fork(i + 1));
-  const reports = await Promise.all(
-    first.map(async (worker) => {
-      const [message] = (await once(worker, "message")) as [WorkerReport];
-      return message;
-    }),
-  );
+  const reports = await Promise.all(first.map(servingReport));
   if (stopSignal !== undefined) return;
   serving = true;
   log.info(
@@ -148,4 +142,20 @@ export async function serveWorkers(flags: ServerFlags, workers: number): Promise
     },
     "hexclave serving",
   );
+}
+
+/**
+ * Resolves with a worker's "serving" report. Other messages travel on the
+ * same channel (the group's metrics: a scrape of a worker already serving
+ * asks every worker, the ones still starting included) and are skipped.
+ */
+function servingReport(worker: Worker): Promise<WorkerReport> {
+  return new Promise((resolve) => {
+    const listen = (message: Partial<WorkerReport> | undefined): void => {
+      if (message?.type !== "serving") return;
+      worker.off("message", listen);
+      resolve(message as WorkerReport);
+    };
+    worker.on("message", listen);
+  });
 }

@@ -82,9 +82,14 @@ forEachBackend((backend) => {
       group,
       (l) => l.msg === "worker started" && l.worker === VICTIM && l.pid !== victimPid,
     );
-    await logLine(
+    const back = await logLine(
       group,
       (l) => l.msg === "worker serving" && l.worker === VICTIM && Number(l.time) >= killedAt,
+    );
+    console.log(
+      `${backend.name}: worker ${VICTIM} killed; the leader logged its death ${Number(died.time) - killedAt} ms later, ` +
+        `started its replacement after ${Number(restarted.time) - Number(died.time)} ms, which served ` +
+        `${Number(back.time) - Number(restarted.time)} ms after that`,
     );
     await load.stop();
 
