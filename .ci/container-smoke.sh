@@ -7,10 +7,13 @@
 #      CA, `podman exec <c> hexclave stores create|list` works with nothing but the container's own
 #      settings, and a container without a master key refuses to start;
 #   3. container-smoke again on a throwaway PostgreSQL on the host's loopback (the containers
-#      share the host's network namespace, so 127.0.0.1 is the host's), as `--workers 2`.
+#      share the host's network namespace, so 127.0.0.1 is the host's), as `--workers 2`; then
+#      the image as docs/deployment.md runs replicas: read-only, no /data volume, the admin token
+#      from the environment, HTTPS /readyz and /healthz.
 # Usage: bash .ci/container-smoke.sh [path/to/container-smoke]
 #   (default: $CONTAINER_SMOKE, ../shared/tools/container-smoke, /work/shared/tools/container-smoke).
-# Needs root (podman, runuser), openssl, PostgreSQL's binaries, Node 24. ≈ 3–5 min on a cold cache.
+# Needs root (podman, runuser), openssl, curl, PostgreSQL's binaries, Node 24. A cold cache (the
+# stand-in base image) ≈ 4–10 min; warm, with the npm layers cached, ≈ 2–3 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -123,14 +126,21 @@ URL="postgres://hexclave:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres"
 CT_ENV="$MOUNT $TLS $KEY -e HEXCLAVE_DATABASE_URL=$URL -e HEXCLAVE_WORKERS=2" bash "$smoke" "$CTX"
 # As docs/deployment.md runs replicas: a read-only root file system and no volume at /data (the
 # image's own, read-only), the admin token from the environment, and the CLI beside the server.
+# Its probes are the HTTPS ones the manifests use: /readyz and /healthz with the server's certificate.
 ADMIN_TOKEN=$(openssl rand -base64 33)
 PORT=$(port)
+HTTP_PORT=$(port)
 # shellcheck disable=SC2086
 podman run -d --name "$CONTAINER" --network host --pull=never --read-only $MOUNT $TLS $KEY \
-  -e HEXCLAVE_DATABASE_URL="$URL" -e HEXCLAVE_ADMIN_TOKEN="$ADMIN_TOKEN" -e HEXCLAVE_LISTEN=127.0.0.1:$PORT "$IMAGE" >/dev/null
+  -e HEXCLAVE_DATABASE_URL="$URL" -e HEXCLAVE_ADMIN_TOKEN="$ADMIN_TOKEN" \
+  -e HEXCLAVE_LISTEN=127.0.0.1:$PORT -e HEXCLAVE_HTTP_LISTEN=127.0.0.1:$HTTP_PORT "$IMAGE" >/dev/null
 healthy=
 for _ in $(seq 1 40); do podman healthcheck run "$CONTAINER" >/dev/null 2>&1 && { healthy=1; break; }; sleep 1; done
 [ -n "$healthy" ] || { podman logs --tail 20 "$CONTAINER"; fail "the read-only PostgreSQL container never became healthy"; }
+for probe in readyz healthz; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$S/ca.crt" "https://localhost:$HTTP_PORT/$probe")
+  [ "$code" = 200 ] || fail "GET /$probe over HTTPS answered $code (want 200)"
+done
 podman exec "$CONTAINER" hexclave stores create pg-store >/dev/null || fail "podman exec hexclave stores create (PostgreSQL) failed"
 podman exec "$CONTAINER" hexclave stores list | grep -q pg-store || fail "podman exec hexclave stores list (PostgreSQL) does not show the store"
 podman stop -t 10 "$CONTAINER" >/dev/null
