@@ -7,7 +7,7 @@ import {
 import { errorFromStatus } from "../client/status-to-error.js";
 import { CliError, printData } from "./cli-output.js";
 import { addressOption, resolveAddress } from "./client-options.js";
-import { cliCredentials } from "./tls-options.js";
+import { cliChannelOptions, cliCredentials } from "./tls-options.js";
 
 /**
  * `hexclave health`: asks grpc.health.v1 whether the server is serving; exit 0
@@ -22,7 +22,7 @@ export function healthCommand(): Command {
     .action(
       async (flags: { address?: string; service: string; timeout: string; json?: boolean }) => {
         const address = resolveAddress(flags);
-        const client = new HealthClient(address, cliCredentials());
+        const client = new HealthClient(address, cliCredentials(), cliChannelOptions());
         try {
           const status = await new Promise<Serving>((resolve, reject) =>
             client.check(

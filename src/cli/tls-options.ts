@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
-import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
+import { type ChannelCredentials, type ChannelOptions, credentials } from "@grpc/grpc-js";
 import type { ClientTlsOptions } from "../client/tls-credentials.js";
 import { tlsCredentials } from "../client/tls-credentials.js";
 import { CliError } from "./cli-output.js";
@@ -50,6 +50,23 @@ export function cliCredentials(env: NodeJS.ProcessEnv = process.env): ChannelCre
           : new Error("the server presented another certificate than HEXCLAVE_TLS_SERVER_CERT"),
     },
   );
+}
+
+/**
+ * Channel options to go with {@link cliCredentials}: the name the server's
+ * certificate must carry (HEXCLAVE_TLS_SERVER_NAME), or — when the
+ * certificate is pinned beside the server — "localhost" as the TLS server
+ * name, since a server name may not be an IP address (the pinned check looks
+ * at the certificate, not at names).
+ */
+export function cliChannelOptions(env: NodeJS.ProcessEnv = process.env): ChannelOptions {
+  const tls = cliTls(env);
+  if (tls !== undefined) {
+    return tls.serverName === undefined ? {} : { "grpc.ssl_target_name_override": tls.serverName };
+  }
+  return nonEmpty(env.HEXCLAVE_TLS_SERVER_CERT) === undefined
+    ? {}
+    : { "grpc.ssl_target_name_override": "localhost" };
 }
 
 function fileOf(path: string | undefined, name: string): Buffer | undefined {

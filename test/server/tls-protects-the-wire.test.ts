@@ -200,6 +200,8 @@ describe("TLS", () => {
     await run(process.execPath, [CLI_PATH, "stores", "create", "beside-it"], { env });
     const listed = await run(process.execPath, [CLI_PATH, "stores", "list", "--json"], { env });
     expect(JSON.parse(listed.stdout).map((s: { id: string }) => s.id)).toContain("beside-it");
+    // Nothing else on stderr: no warning about an IP address as the TLS server name.
+    expect(listed.stderr).toBe("");
     // Another certificate than the server's own is not trusted.
     const other = await run(process.execPath, [CLI_PATH, "stores", "list"], {
       env: { ...env, HEXCLAVE_TLS_SERVER_CERT: certs.clientCert },
