@@ -12,8 +12,9 @@
 #      from the environment, HTTPS /readyz and /healthz.
 # Usage: bash .ci/container-smoke.sh [path/to/container-smoke]
 #   (default: $CONTAINER_SMOKE, ../shared/tools/container-smoke, /work/shared/tools/container-smoke).
-# Needs root (podman, runuser), openssl, curl, PostgreSQL's binaries, Node 24. A cold cache (the
-# stand-in base image) ≈ 4–10 min; warm, with the npm layers cached, ≈ 2–3 min.
+# Needs root (podman, runuser), openssl, curl, PostgreSQL's binaries, Node 24. ≈ 3½ min with the
+# image cache warm (CT_WORK, default ~/.cache/hexclave-container); the first run on a machine also
+# builds the stand-in base image and compiles better-sqlite3: ≈ 11 min on a busy 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
