@@ -2,7 +2,7 @@ import { Metadata } from "@grpc/grpc-js";
 import { AdminServiceClient } from "../../gen/hexclave/v1/admin_service.js";
 import { type UnaryMethod, unaryCall } from "../client/unary-call.js";
 import { resolveAddress, resolveToken } from "./client-options.js";
-import { cliCredentials, cliTls } from "./tls-options.js";
+import { cliChannelOptions, cliCredentials } from "./tls-options.js";
 
 /** A connected AdminService with the caller's token; calls are typed promises. */
 export interface AdminConnection {
@@ -28,11 +28,10 @@ export async function withAdmin<T>(
 ): Promise<T> {
   const metadata = new Metadata();
   metadata.set("authorization", `Bearer ${resolveToken(flags)}`);
-  const serverName = cliTls()?.serverName;
   const client = new AdminServiceClient(
     resolveAddress(flags),
     cliCredentials(),
-    serverName === undefined ? {} : { "grpc.ssl_target_name_override": serverName },
+    cliChannelOptions(),
   );
   try {
     return await work({

@@ -22,17 +22,13 @@ export function connectionOptions(command: Command): Command {
   );
 }
 
-/** The address to dial: flag, then HEXCLAVE_ADDRESS, then the default. */
-export function resolveAddress(flags: { address?: string | undefined }): string {
-  return flags.address ?? nonEmpty(process.env.HEXCLAVE_ADDRESS) ?? DEFAULT_ADDRESS;
-}
-
 /**
- * The address `hexclave health` dials: like {@link resolveAddress}, but inside
- * the server's own container the server's HEXCLAVE_LISTEN is the natural
- * fallback (a wildcard host is dialled on loopback).
+ * The address to dial: flag, then HEXCLAVE_ADDRESS, then — for a command run
+ * beside the server, in its own container (`docker exec <c> hexclave …`, the
+ * HEALTHCHECK) — the server's HEXCLAVE_LISTEN (a wildcard host is dialled on
+ * loopback), then the default.
  */
-export function resolveHealthAddress(flags: { address?: string | undefined }): string {
+export function resolveAddress(flags: { address?: string | undefined }): string {
   const listen = nonEmpty(process.env.HEXCLAVE_LISTEN)
     ?.replace(/^0\.0\.0\.0:/, "127.0.0.1:")
     .replace(/^\[::\]:/, "[::1]:");
@@ -40,14 +36,18 @@ export function resolveHealthAddress(flags: { address?: string | undefined }): s
 }
 
 /**
- * The token to send: flag, then HEXCLAVE_TOKEN, then — for a development
- * server on its defaults — the first admin token the server wrote into its
- * data directory.
+ * The token to send: flag, then HEXCLAVE_TOKEN, then — beside the server, in
+ * its own container — the admin token the server was given
+ * (HEXCLAVE_ADMIN_TOKEN), or the first admin token it wrote into its data
+ * directory (also what a development server on its defaults does).
  *
  * @throws CliError saying where a token can come from.
  */
 export function resolveToken(flags: { token?: string | undefined }): string {
-  const given = flags.token ?? nonEmpty(process.env.HEXCLAVE_TOKEN);
+  const given =
+    flags.token ??
+    nonEmpty(process.env.HEXCLAVE_TOKEN) ??
+    nonEmpty(process.env.HEXCLAVE_ADMIN_TOKEN);
   if (given !== undefined) return given;
   const file = join(nonEmpty(process.env.HEXCLAVE_DATA_DIR) ?? ".hexclave", "admin.token");
   try {

@@ -6,8 +6,8 @@ import {
 } from "../../gen/grpc/health/v1/health.js";
 import { errorFromStatus } from "../client/status-to-error.js";
 import { CliError, printData } from "./cli-output.js";
-import { addressOption, resolveHealthAddress } from "./client-options.js";
-import { healthCredentials } from "./tls-options.js";
+import { addressOption, resolveAddress } from "./client-options.js";
+import { cliChannelOptions, cliCredentials } from "./tls-options.js";
 
 /**
  * `hexclave health`: asks grpc.health.v1 whether the server is serving; exit 0
@@ -21,8 +21,8 @@ export function healthCommand(): Command {
     .option("--json", "print the result as JSON")
     .action(
       async (flags: { address?: string; service: string; timeout: string; json?: boolean }) => {
-        const address = resolveHealthAddress(flags);
-        const client = new HealthClient(address, healthCredentials());
+        const address = resolveAddress(flags);
+        const client = new HealthClient(address, cliCredentials(), cliChannelOptions());
         try {
           const status = await new Promise<Serving>((resolve, reject) =>
             client.check(

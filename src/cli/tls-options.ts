@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
-import { type ChannelCredentials, credentials } from "@grpc/grpc-js";
+import { type ChannelCredentials, type ChannelOptions, credentials } from "@grpc/grpc-js";
 import type { ClientTlsOptions } from "../client/tls-credentials.js";
 import { tlsCredentials } from "../client/tls-credentials.js";
 import { CliError } from "./cli-output.js";
@@ -27,20 +27,15 @@ export function cliTls(env: NodeJS.ProcessEnv = process.env): ClientTlsOptions |
   return { ca, cert, key, serverName: nonEmpty(env.HEXCLAVE_TLS_SERVER_NAME) };
 }
 
-/** Channel credentials for raw generated clients (admin commands). */
-export function cliCredentials(env: NodeJS.ProcessEnv = process.env): ChannelCredentials {
-  const tls = cliTls(env);
-  return tls === undefined ? credentials.createInsecure() : tlsCredentials(tls);
-}
-
 /**
- * Credentials for `hexclave health` run inside the server's own container:
- * with HEXCLAVE_TLS_CA it verifies the server as any client does; without
- * it, but beside a server configured with HEXCLAVE_TLS_SERVER_CERT, it pins
- * exactly that certificate (the probe checks its own server on loopback,
- * where the certificate's name cannot match).
+ * Channel credentials for raw generated clients (admin commands, `hexclave
+ * health`). With HEXCLAVE_TLS_CA it verifies the server as any client does;
+ * without it, but beside a server configured with HEXCLAVE_TLS_SERVER_CERT
+ * (in the server's own container: the HEALTHCHECK, `docker exec <c> hexclave
+ * stores list`), it pins exactly that certificate — the command dials its
+ * own server on loopback, where the certificate's name cannot match.
  */
-export function healthCredentials(env: NodeJS.ProcessEnv = process.env): ChannelCredentials {
+export function cliCredentials(env: NodeJS.ProcessEnv = process.env): ChannelCredentials {
   const tls = cliTls(env);
   if (tls !== undefined) return tlsCredentials(tls);
   const serverCert = fileOf(env.HEXCLAVE_TLS_SERVER_CERT, "HEXCLAVE_TLS_SERVER_CERT");
@@ -55,6 +50,23 @@ export function healthCredentials(env: NodeJS.ProcessEnv = process.env): Channel
           : new Error("the server presented another certificate than HEXCLAVE_TLS_SERVER_CERT"),
     },
   );
+}
+
+/**
+ * Channel options to go with {@link cliCredentials}: the name the server's
+ * certificate must carry (HEXCLAVE_TLS_SERVER_NAME), or — when the
+ * certificate is pinned beside the server — "localhost" as the TLS server
+ * name, since a server name may not be an IP address (the pinned check looks
+ * at the certificate, not at names).
+ */
+export function cliChannelOptions(env: NodeJS.ProcessEnv = process.env): ChannelOptions {
+  const tls = cliTls(env);
+  if (tls !== undefined) {
+    return tls.serverName === undefined ? {} : { "grpc.ssl_target_name_override": tls.serverName };
+  }
+  return nonEmpty(env.HEXCLAVE_TLS_SERVER_CERT) === undefined
+    ? {}
+    : { "grpc.ssl_target_name_override": "localhost" };
 }
 
 function fileOf(path: string | undefined, name: string): Buffer | undefined {

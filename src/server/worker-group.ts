@@ -5,6 +5,7 @@ import { openStorage } from "../storage/open-storage.js";
 import { serverIdentity } from "../storage/server-registry.js";
 import { openVault } from "../vault/vault.js";
 import { ensureFirstAdminToken } from "./first-admin-token.js";
+import { clearStaleSocket } from "./listen-address.js";
 import { createLogger } from "./logger.js";
 import { loadMasterKeys } from "./master-key.js";
 import { checkDataDir } from "./private-files.js";
@@ -14,6 +15,13 @@ import { resolveServerConfig, type ServerFlags } from "./server-config.js";
 export interface PreparedGroup {
   readonly log: Logger;
   readonly dataDir: string;
+  /**
+   * Removes a Unix socket file a dead server left, once for the group
+   * (undefined for a TCP listener): the workers all bind the same path, and
+   * one that found the file while another's bind was half done must not
+   * take it for stale and delete it.
+   */
+  readonly clearStaleSocket: (() => Promise<void>) | undefined;
   /** Releases the data directory (SQLite) once every worker has stopped. */
   release(): Promise<void>;
 }
@@ -25,11 +33,16 @@ export interface PreparedGroup {
  * as one of the group), the database migrated, the master key and the first
  * admin token made if this is a first start. Workers then only open and serve.
  *
- * @throws Error as startServer would: bad settings, a directory in use, a damaged database.
+ * @throws Error as startServer would: bad settings, a directory in use, a
+ *   damaged database; an AbortError if `signal` aborts the wait for the database.
  * @example
- * const group = await prepareGroup(flags, groupId);
+ * const group = await prepareGroup(flags, groupId, starting.signal);
  */
-export async function prepareGroup(flags: ServerFlags, groupId: string): Promise<PreparedGroup> {
+export async function prepareGroup(
+  flags: ServerFlags,
+  groupId: string,
+  signal?: AbortSignal,
+): Promise<PreparedGroup> {
   const config = resolveServerConfig(flags, process.env);
   const log = createLogger(config.logLevel);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
@@ -45,6 +58,7 @@ export async function prepareGroup(flags: ServerFlags, groupId: string): Promise
       masterKeys: [keys.current, ...keys.previous],
       server: serverIdentity(groupId),
       shared: true,
+      ...(signal === undefined ? {} : { signal }),
       onRetry: (attempt, delayMs, err) =>
         log.warn({ attempt, retryInMs: delayMs, err }, "waiting for the database"),
     });
@@ -67,6 +81,9 @@ export async function prepareGroup(flags: ServerFlags, groupId: string): Promise
   return {
     log,
     dataDir: config.dataDir,
+    clearStaleSocket: config.listen.startsWith("unix:")
+      ? () => clearStaleSocket(config.listen)
+      : undefined,
     async release() {
       lock?.release();
     },

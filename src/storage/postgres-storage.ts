@@ -61,8 +61,8 @@ const DIALECT: TransactionDialect = {
  * The PostgreSQL adapter: any number of stateless servers on one database.
  * A connection pool; writes group-committed per process at the database's
  * default READ COMMITTED isolation, correct because every write takes its
- * store's row first (docs/storage.md); concurrent point reads folded into one
- * query. Start-up waits for an unreachable database with backoff; later
+ * store's row first (docs/storage.md, "How the database enforces the
+ * rules"); concurrent point reads folded into one query. Start-up waits for an unreachable database with backoff; later
  * outages fail calls UNAVAILABLE and heal by themselves, the heartbeat being
  * the probe.
  *
@@ -137,7 +137,8 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
         : writes.submit(command),
     async scrub() {
       // The store row held the destroyed key: rewrite the small stores table so no dead
-      // tuple keeps it. WAL segments and backups keep it until they are recycled (docs/storage.md).
+      // tuple keeps it. WAL segments and backups keep it until they are recycled
+      // (docs/storage.md, "PostgreSQL").
       await sql`vacuum full stores`.execute(db);
     },
     get condition() {

@@ -72,8 +72,9 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
   const reads = storage.reads;
   await assertMasterKeysMatch(reads, masterKeys);
   // Another process's writes are seen within a second: that bounds how late a
-  // deleted store or a retired secret is noticed here (docs/storage.md). Trusted
-  // for less than the second, so the reload and the call itself fit inside it.
+  // deleted store or a retired secret is noticed here (docs/storage.md,
+  // "Coherence across processes"). Trusted for less than the second, so the
+  // reload and the call itself fit inside it.
   const ttl = storage.shared ? { cacheTtlMs: 750 } : {};
   const keys = new DataKeyRing(masterKeys);
   const stores = new StoreDirectory(reads, keys, ttl);

@@ -187,6 +187,30 @@ describe("TLS", () => {
       await expired.close();
     }
   });
+
+  it("admin commands run beside the server (docker exec) use its own address, certificate and admin token", async () => {
+    const run = promisify(execFile);
+    // Exactly the server's own settings, as in its container: nothing meant for a client.
+    const env = {
+      PATH: process.env.PATH ?? "",
+      HEXCLAVE_LISTEN: t.address,
+      HEXCLAVE_TLS_SERVER_CERT: certs.serverCert,
+      HEXCLAVE_ADMIN_TOKEN: t.adminToken,
+    };
+    await run(process.execPath, [CLI_PATH, "stores", "create", "beside-it"], { env });
+    const listed = await run(process.execPath, [CLI_PATH, "stores", "list", "--json"], { env });
+    expect(JSON.parse(listed.stdout).map((s: { id: string }) => s.id)).toContain("beside-it");
+    // Nothing else on stderr: no warning about an IP address as the TLS server name.
+    expect(listed.stderr).toBe("");
+    // Another certificate than the server's own is not trusted.
+    const other = await run(process.execPath, [CLI_PATH, "stores", "list"], {
+      env: { ...env, HEXCLAVE_TLS_SERVER_CERT: certs.clientCert },
+    }).then(
+      () => undefined,
+      (e: { code: number }) => e,
+    );
+    expect(other?.code).toBe(1);
+  });
 });
 
 describe("mTLS", () => {
