@@ -29,15 +29,21 @@ export async function withAdmin<T>(
   const metadata = new Metadata();
   metadata.set("authorization", `Bearer ${resolveToken(flags)}`);
   const serverName = cliTls()?.serverName;
+  const address = resolveAddress(flags);
   const client = new AdminServiceClient(
-    resolveAddress(flags),
+    address,
     cliCredentials(),
     serverName === undefined ? {} : { "grpc.ssl_target_name_override": serverName },
   );
   try {
     return await work({
+      // Admin calls are not retried: a create or revoke cut off mid-way may have been applied.
       call: (method, request) =>
-        unaryCall(method(client).bind(client), request, metadata, ADMIN_TIMEOUT_MS),
+        unaryCall(method(client).bind(client), request, metadata, {
+          deadline: Date.now() + ADMIN_TIMEOUT_MS,
+          waitForReady: false,
+          address,
+        }),
     });
   } finally {
     client.close();

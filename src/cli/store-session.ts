@@ -50,6 +50,9 @@ export function secretOptions(): { secret: string; previousSecrets: string[] } {
   return { secret: requireSecret(), previousSecrets: previous === undefined ? [] : [previous] };
 }
 
+/** Retries for CLI calls: about a second in all, then the error. */
+const CLI_RETRY = { maxAttempts: 4, initialBackoffMs: 150, maxBackoffMs: 600 } as const;
+
 /**
  * Runs `work` on a store opened with --address/--token (or their environment
  * variables), closing the client after.
@@ -68,6 +71,10 @@ export async function withStore<T>(
     address: resolveAddress(flags),
     token: resolveToken(flags),
     ...(tls === undefined ? {} : { tls }),
+    // A person is waiting: say at once that the server cannot be reached, after a short
+    // retry that rides out a restart already under way.
+    waitForReady: false,
+    retry: CLI_RETRY,
   });
   try {
     return await work(await client.getDataVaultStore(storeId));

@@ -22,17 +22,6 @@ function typeName(value: unknown): string {
 }
 
 /**
- * @throws HexclaveError INVALID_ARGUMENT unless `value` is a non-empty string.
- * @example
- * assertNonEmptyString("address", options.address);
- */
-export function assertNonEmptyString(name: string, value: unknown): asserts value is string {
-  if (typeof value !== "string" || value.length === 0) {
-    throw invalid(`"${name}" must be a non-empty string, got ${describe(value)}`);
-  }
-}
-
-/**
  * @throws HexclaveError INVALID_ARGUMENT unless `value` is a store id.
  * @example
  * assertStoreId("oauth-tokens");
