@@ -133,8 +133,8 @@ export class VaultRpc {
           key: request.key,
           previousKeys: [],
         });
-        const mine = now !== undefined && now.sealedValue.equals(request.sealedValue);
-        return mine ? { version: BigInt(now.version) } : undefined;
+        if (now === undefined || !now.sealedValue.equals(request.sealedValue)) return undefined;
+        return { version: BigInt(now.version) };
       },
     );
     return safeNumber(res.version, "version");
