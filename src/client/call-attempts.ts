@@ -74,7 +74,7 @@ function finalError(error: HexclaveError, mayHaveBeenApplied: boolean): Hexclave
   if (error.code !== "UNAVAILABLE") return error;
   return new UnavailableError(
     mayHaveBeenApplied
-      ? `${error.message}; the write was sent before the connection was lost, so it may have been applied: read the entry back before writing it again`
+      ? `${error.message}; this write was sent, and may have been applied: read the entry back before writing it again`
       : error.message,
     { reason: error.reason, metadata: error.metadata, cause: error.cause, mayHaveBeenApplied },
   );

@@ -38,7 +38,7 @@ export interface HexclaveClientOptions {
    * each call's deadline: reads, listings and `ifVersion` writes after any
    * UNAVAILABLE; writes without `ifVersion` only when the server said nothing
    * was done (docs/client.md, "Restarts and retries"). `false` turns retries
-   * off. Default `{ maxAttempts: 6, initialBackoffMs: 100, maxBackoffMs: 2000 }`.
+   * off. Default `{ maxAttempts: 10, initialBackoffMs: 100, maxBackoffMs: 2000 }`.
    */
   readonly retry?: RetryOptions | false | undefined;
   /**

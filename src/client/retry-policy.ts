@@ -9,7 +9,10 @@ import { HexclaveError } from "./hexclave-error.js";
  * new HexclaveClient({ address, token, retry: { maxAttempts: 3, maxBackoffMs: 500 } });
  */
 export interface RetryOptions {
-  /** Tries per call, the first included: 1 (never retry) to 20. Default 6. */
+  /**
+   * Tries per call, the first included: 1 (never retry) to 20. Default 10;
+   * usually the call's deadline ends the retries first.
+   */
   readonly maxAttempts?: number | undefined;
   /**
    * Wait before the first retry, in milliseconds. Each later wait doubles, up
@@ -32,7 +35,7 @@ export interface RetryOptions {
  *   after any UNAVAILABLE; the caller then resolves a VERSION_CONFLICT that
  *   may be its own first try (vault-rpc.ts).
  * - `unchecked`: writes without `ifVersion`. Retried only when the server
- *   says nothing was done (SHUTTING_DOWN); any other UNAVAILABLE after the
+ *   says nothing was done (SHUTTING_DOWN, SERVER_STARTING); any other UNAVAILABLE after the
  *   call was sent leaves its outcome unknown, and a second try could apply it
  *   twice. A write that never left is not failed in the first place: with
  *   `waitForReady` it waits for a connection, and grpc-js resends a stream the
@@ -41,7 +44,7 @@ export interface RetryOptions {
 export type CallSafety = "read" | "checked" | "unchecked";
 
 /** UNAVAILABLE reasons whose sender guarantees that nothing was done. */
-const NOTHING_DONE_REASONS: ReadonlySet<string> = new Set(["SHUTTING_DOWN"]);
+const NOTHING_DONE_REASONS: ReadonlySet<string> = new Set(["SHUTTING_DOWN", "SERVER_STARTING"]);
 
 /**
  * A validated, frozen retry policy; `maxAttempts` 1 when retries are off.
@@ -58,7 +61,7 @@ export interface RetryPolicy {
   backoffMs(attempt: number): number;
 }
 
-const DEFAULTS = { maxAttempts: 6, initialBackoffMs: 100, maxBackoffMs: 2000 } as const;
+const DEFAULTS = { maxAttempts: 10, initialBackoffMs: 100, maxBackoffMs: 2000 } as const;
 const MAX_ATTEMPTS = 20;
 const MAX_BACKOFF_MS = 60_000;
 
