@@ -161,6 +161,21 @@ export function lifetimeOf(options: {
 }
 
 /**
+ * The write time to seal, in ms since the epoch: the given Date, or undefined for now.
+ *
+ * @throws HexclaveError INVALID_ARGUMENT unless `value` is undefined or a valid Date.
+ * @example
+ * seal(keys, key, value, writtenAtOf(options.writtenAt));
+ */
+export function writtenAtOf(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof Date) || !Number.isFinite(value.getTime())) {
+    throw invalid(`"writtenAt" must be a valid Date, got ${describe(value)}`);
+  }
+  return value.getTime();
+}
+
+/**
  * @throws HexclaveError INVALID_ARGUMENT unless `value` is undefined, "text" or "bytes".
  * @example
  * assertAs(options.as);

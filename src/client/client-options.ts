@@ -146,6 +146,13 @@ export interface SetOptions extends WriteOptions {
   readonly expiresIn?: number | undefined;
   /** An absolute time (judged by the server's clock); give this or `expiresIn`, not both. */
   readonly expiresAt?: Date | undefined;
+  /**
+   * The write time sealed with the value (what readers see as `writtenAt`).
+   * Default: now. Give the original time when writing a value again rather
+   * than a new one (restoring an export, copying between stores), so an old
+   * value does not look fresh to a reader checking for rollbacks.
+   */
+  readonly writtenAt?: Date | undefined;
 }
 
 /**
@@ -192,6 +199,11 @@ export interface StoredEntry<V extends string | Uint8Array = string> {
   readonly writtenAt: Date;
   /** When the entry expires (set by the server from the write's lifetime); null: never. */
   readonly expiresAt: Date | null;
+  /**
+   * What was stored, sealed with the value: "text" (a string) or "bytes" (a
+   * Uint8Array), whatever `as` the value is returned in.
+   */
+  readonly storedAs: "text" | "bytes";
 }
 
 /**
