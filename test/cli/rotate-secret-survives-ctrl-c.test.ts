@@ -55,7 +55,7 @@ it("stops on Ctrl-C saying how far it got, and finishes when run again", async (
     started: (child) => {
       // Once some entries have moved (the server says so), press Ctrl-C.
       void (async () => {
-        while ((interruptedAt = await countUnder(newSecret)) < 20) {}
+        while (interruptedAt < 20) interruptedAt = await countUnder(newSecret);
         child.kill("SIGINT");
       })();
     },
