@@ -23,17 +23,21 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
 
 /**
- * A connection to a Hexclave server. Values are sealed and opened in this
- * process with a secret that never leaves it; the server stores opaque blobs.
- * Make one per process and share it; `close()` it at shutdown.
+ * A connection to a Hexclave server, or to several sharing one database
+ * (round robin). Values are sealed and opened in this process with a secret
+ * that never leaves it; the server stores opaque blobs. Calls wait for a
+ * connection and are retried across restarts when a second try cannot apply
+ * twice (retry-policy.ts). Make one per process and share it; `close()` it at
+ * shutdown.
  *
- * @throws HexclaveError INVALID_ARGUMENT from the constructor for a missing address or a malformed token.
+ * @throws HexclaveError INVALID_ARGUMENT from the constructor for a missing or malformed address, a malformed token, or bad retry settings.
  * @example
  * const hexclave = new HexclaveClient({ address: "127.0.0.1:50051", token: process.env.HEXCLAVE_TOKEN! });
  * const store = await hexclave.getDataVaultStore("oauth-tokens");
  * await store.setValue(`gh:${user.id}`, refreshToken, { secret });
  * const token = await store.getValue(`gh:${user.id}`, { secret }); // string | null
  * hexclave.close();
+ * const balanced = new HexclaveClient({ address: "dns:///hexclave.internal:50051", token, retry: { maxAttempts: 5 } });
  */
 export class HexclaveClient {
   readonly #rpc: VaultRpc;
