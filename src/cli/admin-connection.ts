@@ -28,15 +28,17 @@ export async function withAdmin<T>(
 ): Promise<T> {
   const metadata = new Metadata();
   metadata.set("authorization", `Bearer ${resolveToken(flags)}`);
-  const client = new AdminServiceClient(
-    resolveAddress(flags),
-    cliCredentials(),
-    cliChannelOptions(),
-  );
+  const address = resolveAddress(flags);
+  const client = new AdminServiceClient(address, cliCredentials(), cliChannelOptions());
   try {
     return await work({
+      // Admin calls are not retried: a create or revoke cut off mid-way may have been applied.
       call: (method, request) =>
-        unaryCall(method(client).bind(client), request, metadata, ADMIN_TIMEOUT_MS),
+        unaryCall(method(client).bind(client), request, metadata, {
+          deadline: Date.now() + ADMIN_TIMEOUT_MS,
+          waitForReady: false,
+          address,
+        }),
     });
   } finally {
     client.close();

@@ -30,7 +30,7 @@ export function healthCommand(): Command {
               new Metadata(),
               { deadline: Date.now() + Number(flags.timeout) },
               (error, response) =>
-                error === null ? resolve(response.status) : reject(errorFromStatus(error)),
+                error === null ? resolve(response.status) : reject(errorFromStatus(error, address)),
             ),
           );
           const name = Serving[status] ?? String(status);

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import type { RotationProgress } from "../client/client-options.js";
 import { CliError, printData } from "./cli-output.js";
 import { connectionOptions } from "./client-options.js";
+import { progressLine } from "./progress.js";
 import {
   PREVIOUS_SECRET_ENV,
   parseIntegerFlag,
@@ -17,6 +18,7 @@ type Flags = {
   json?: boolean;
   concurrency?: string;
   keepOldSecret?: boolean;
+  progress?: boolean;
 };
 
 /**
@@ -35,11 +37,16 @@ export function rotateSecretCommand(): Command {
     .argument("<store>", "store id")
     .option("--concurrency <n>", "writes in flight at once, 1 to 64", "16")
     .option("--keep-old-secret", "do not retire the old secret at the end")
+    .option(
+      "--progress",
+      "show progress (rate, time left) on stderr even when it is not a terminal",
+    )
     .option("--json", "print a JSON summary")
     .addHelpText(
       "after",
       `\nSecrets come from the environment only: ${PREVIOUS_SECRET_ENV} (old) and ${SECRET_ENV} (new).\n` +
-        "While it runs, clients keep working with { secret: new, previousSecrets: [old] }.",
+        "While it runs, clients keep working with { secret: new, previousSecrets: [old] }.\n" +
+        "Ctrl-C stops it safely and says how far it got; running it again resumes.",
     )
     .action(async (storeId: string, flags: Flags) => {
       const to = requireSecret();
@@ -50,7 +57,24 @@ export function rotateSecretCommand(): Command {
         );
       }
       const concurrency = parseIntegerFlag(flags.concurrency, "--concurrency");
-      const progress = progressReporter(storeId);
+      const progress = progressLine(
+        flags.progress === true || process.stderr.isTTY === true,
+        "entries re-sealed",
+      );
+      const started = Date.now();
+      let latest: RotationProgress = { done: 0, total: 0 };
+      // Ctrl-C is safe at any point (each entry moves in one transaction): say how far it got.
+      const interrupted = (): void => {
+        progress.done();
+        const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+        process.stderr.write(
+          `hexclave: interrupted: ${latest.done} of ${latest.total} entries of store "${storeId}" re-sealed ` +
+            `(${Math.round(latest.done / seconds)}/s); every entry is wholly under the old secret or the new one, ` +
+            "so nothing is lost: run the same command again to resume where it stopped\n",
+        );
+        process.exit(130);
+      };
+      process.once("SIGINT", interrupted);
       const summary = await withStore(flags, storeId, async (store) => {
         const fromFingerprint = await store.secretFingerprint(from);
         const toFingerprint = await store.secretFingerprint(to);
@@ -59,11 +83,14 @@ export function rotateSecretCommand(): Command {
           to,
           concurrency,
           retire: flags.keepOldSecret !== true,
-          onProgress: progress.update,
+          onProgress: (p) => {
+            latest = p;
+            progress.update(p.done, p.total);
+          },
         });
         return { store: storeId, fromFingerprint, toFingerprint, ...result };
-      });
-      progress.finish();
+      }).finally(() => process.off("SIGINT", interrupted));
+      progress.done();
       printData(flags.json === true, summary, () =>
         [
           `store "${storeId}": re-sealed ${summary.resealed} of ${summary.total} entries under secret ${summary.toFingerprint}` +
@@ -74,39 +101,4 @@ export function rotateSecretCommand(): Command {
         ].join("\n"),
       );
     });
-}
-
-/** A bar redrawn in place on a terminal; a line per tenth done otherwise (logs, CI). */
-function progressReporter(storeId: string): {
-  update: (p: RotationProgress) => void;
-  finish: () => void;
-} {
-  const tty = process.stderr.isTTY === true;
-  let lastDraw = 0;
-  let lastTenth = -1;
-  let drawn = false;
-  return {
-    update({ done, total }) {
-      const fraction = total === 0 ? 1 : done / total;
-      if (tty) {
-        const now = Date.now();
-        if (now - lastDraw < 80 && done < total) return;
-        lastDraw = now;
-        const width = 30;
-        const filled = Math.round(fraction * width);
-        process.stderr.write(
-          `\rrotating "${storeId}" [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} ${Math.floor(fraction * 100)}%`,
-        );
-        drawn = true;
-        return;
-      }
-      const tenth = Math.floor(fraction * 10);
-      if (tenth === lastTenth) return;
-      lastTenth = tenth;
-      process.stderr.write(`rotating "${storeId}": ${done}/${total} (${tenth * 10}%)\n`);
-    },
-    finish() {
-      if (drawn) process.stderr.write("\n");
-    },
-  };
 }

@@ -1,5 +1,6 @@
 import type { DataVaultStore } from "../client/data-vault-store.js";
 import { HexclaveClient } from "../client/hexclave-client.js";
+import { assertSecret } from "../crypto/secret-strength.js";
 import { CliError } from "./cli-output.js";
 import { resolveAddress, resolveToken } from "./client-options.js";
 import { cliTls } from "./tls-options.js";
@@ -24,7 +25,27 @@ export function requireSecret(): string {
         "it is read only from the environment, so it never lands in shell history",
     );
   }
-  return secret;
+  return checkedSecret(secret, SECRET_ENV);
+}
+
+/**
+ * The secret if it passes the rules every secret must (docs/sealing.md §3.1),
+ * checked here so the message names the variable it came from rather than
+ * the SDK's `"secret"` option.
+ *
+ * @throws CliError WEAK_SECRET or INVALID_ARGUMENT naming `variable`.
+ */
+function checkedSecret(secret: string, variable: string): string {
+  try {
+    assertSecret(secret);
+    return secret;
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message: string };
+    const named = message.replace(/^"secret"/, variable);
+    if (code === "WEAK_SECRET") throw new CliError(`WEAK_SECRET: ${named}`);
+    if (code === "INVALID_INPUT") throw new CliError(`INVALID_ARGUMENT: ${named}`);
+    throw error;
+  }
 }
 
 /**
@@ -35,7 +56,9 @@ export function requireSecret(): string {
  */
 export function previousSecret(): string | undefined {
   const secret = process.env[PREVIOUS_SECRET_ENV];
-  return secret === undefined || secret === "" ? undefined : secret;
+  return secret === undefined || secret === ""
+    ? undefined
+    : checkedSecret(secret, PREVIOUS_SECRET_ENV);
 }
 
 /**
@@ -49,6 +72,9 @@ export function secretOptions(): { secret: string; previousSecrets: string[] } {
   const previous = previousSecret();
   return { secret: requireSecret(), previousSecrets: previous === undefined ? [] : [previous] };
 }
+
+/** Retries for CLI calls: about a second in all, then the error. */
+const CLI_RETRY = { maxAttempts: 4, initialBackoffMs: 150, maxBackoffMs: 600 } as const;
 
 /**
  * Runs `work` on a store opened with --address/--token (or their environment
@@ -68,6 +94,10 @@ export async function withStore<T>(
     address: resolveAddress(flags),
     token: resolveToken(flags),
     ...(tls === undefined ? {} : { tls }),
+    // A person is waiting: say at once that the server cannot be reached, after a short
+    // retry that rides out a restart already under way.
+    waitForReady: false,
+    retry: CLI_RETRY,
   });
   try {
     return await work(await client.getDataVaultStore(storeId));

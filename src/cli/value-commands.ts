@@ -1,9 +1,18 @@
 import { Command } from "commander";
 import { CliError, printData } from "./cli-output.js";
 import { connectionOptions } from "./client-options.js";
+import { parseDuration } from "./duration.js";
+import { jsonValue } from "./entry-lines.js";
 import { parseIntegerFlag, secretOptions, withStore } from "./store-session.js";
 
-type Flags = { address?: string; token?: string; json?: boolean; ifVersion?: string };
+type Flags = {
+  address?: string;
+  token?: string;
+  json?: boolean;
+  ifVersion?: string;
+  ttl?: string;
+  allowEmpty?: boolean;
+};
 
 const SECRET_HELP =
   "\nThe secret comes from HEXCLAVE_SECRET only (never a flag, so it stays out of shell history);\n" +
@@ -32,19 +41,35 @@ function setCommand(): Command {
       "the value; omit it to read the value from stdin (keeps it out of shell history; one trailing newline is dropped)",
     )
     .option("--if-version <n>", "write only if the entry is at this version (0: only if absent)")
+    .option("--ttl <duration>", "the entry expires this long after the write: 90s, 15m, 1h, 30d")
+    .option(
+      "--allow-empty",
+      "store an empty value (refused otherwise: an empty or closed stdin is usually a mistake)",
+    )
     .option("--json", "print the result as JSON")
     .addHelpText("after", SECRET_HELP)
     .action(async (storeId: string, key: string, given: string | undefined, flags: Flags) => {
       const ifVersion = parseIntegerFlag(flags.ifVersion, "--if-version");
+      const expiresIn = flags.ttl === undefined ? undefined : parseDuration(flags.ttl, "--ttl");
       const options = secretOptions();
       const value = given ?? (await readStdinValue());
+      if (value.length === 0 && flags.allowEmpty !== true) {
+        throw new CliError(
+          given === undefined
+            ? "no value: stdin was empty or closed; pipe the value in or pass it as an argument (--allow-empty stores an empty value)"
+            : "the value is empty: pass --allow-empty to store an empty value",
+        );
+      }
       const { version } = await withStore(flags, storeId, (store) =>
-        store.setValue(key, value, { ...options, ifVersion }),
+        store.setValue(key, value, { ...options, ifVersion, expiresIn }),
       );
+      const expiresAt =
+        expiresIn === undefined ? undefined : new Date(Date.now() + expiresIn).toISOString();
       printData(
         flags.json === true,
-        { store: storeId, key, version },
-        () => `set ${JSON.stringify(key)} in store "${storeId}" (version ${version})`,
+        { store: storeId, key, version, ...(expiresAt === undefined ? {} : { expiresAt }) },
+        () =>
+          `set ${JSON.stringify(key)} in store "${storeId}" (version ${version}${flags.ttl === undefined ? "" : `, expires in ${flags.ttl}`})`,
       );
     });
 }
@@ -56,7 +81,7 @@ function getCommand(): Command {
     .argument("<key>", "key name")
     .option(
       "--json",
-      'print {"key", "version", "value"} (or "valueBase64" for bytes that are not UTF-8)',
+      'print {"key", "version", "value" (text) or "valueBase64" (bytes), "writtenAt", "expiresAt"}',
     )
     .addHelpText(
       "after",
@@ -73,9 +98,18 @@ function getCommand(): Command {
       const bytes = Buffer.from(entry.value);
       const text = utf8OrUndefined(bytes);
       if (flags.json === true) {
-        const value =
-          text === undefined ? { valueBase64: bytes.toString("base64") } : { value: text };
-        printData(true, { store: storeId, key, version: entry.version, ...value }, () => "");
+        printData(
+          true,
+          {
+            store: storeId,
+            key,
+            version: entry.version,
+            ...jsonValue(entry.storedAs, bytes),
+            writtenAt: entry.writtenAt.toISOString(),
+            expiresAt: entry.expiresAt?.toISOString() ?? null,
+          },
+          () => "",
+        );
       } else if (text === undefined) {
         process.stdout.write(bytes);
       } else {

@@ -22,17 +22,6 @@ function typeName(value: unknown): string {
 }
 
 /**
- * @throws HexclaveError INVALID_ARGUMENT unless `value` is a non-empty string.
- * @example
- * assertNonEmptyString("address", options.address);
- */
-export function assertNonEmptyString(name: string, value: unknown): asserts value is string {
-  if (typeof value !== "string" || value.length === 0) {
-    throw invalid(`"${name}" must be a non-empty string, got ${describe(value)}`);
-  }
-}
-
-/**
  * @throws HexclaveError INVALID_ARGUMENT unless `value` is a store id.
  * @example
  * assertStoreId("oauth-tokens");
@@ -169,6 +158,21 @@ export function lifetimeOf(options: {
     return { expireTime: expiresAt };
   }
   return {};
+}
+
+/**
+ * The write time to seal, in ms since the epoch: the given Date, or undefined for now.
+ *
+ * @throws HexclaveError INVALID_ARGUMENT unless `value` is undefined or a valid Date.
+ * @example
+ * seal(keys, key, value, writtenAtOf(options.writtenAt));
+ */
+export function writtenAtOf(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof Date) || !Number.isFinite(value.getTime())) {
+    throw invalid(`"writtenAt" must be a valid Date, got ${describe(value)}`);
+  }
+  return value.getTime();
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
+import type { RetryOptions } from "./retry-policy.js";
 import type { ClientTlsOptions } from "./tls-credentials.js";
 
 /**
@@ -8,8 +9,13 @@ import type { ClientTlsOptions } from "./tls-credentials.js";
  * const options: HexclaveClientOptions = { address: "127.0.0.1:50051", token: process.env.HEXCLAVE_TOKEN! };
  */
 export interface HexclaveClientOptions {
-  /** The server: `host:port`, or `unix:/path/to/socket` for a sidecar. */
-  readonly address: string;
+  /**
+   * The server: `host:port`, or `unix:/path/to/socket` for a sidecar. Several
+   * servers (on one shared database): an array of IP addresses with ports,
+   * or one `dns:///name:port` whose records name them. Calls are spread
+   * round robin over the servers that are up.
+   */
+  readonly address: string | readonly string[];
   /** A server access token (`hxk_…`) with read and/or write access to the stores you use. */
   readonly token: string;
   /**
@@ -28,8 +34,25 @@ export interface HexclaveClientOptions {
    */
   readonly timeoutMs?: number | undefined;
   /**
+   * Retries of calls a restarting server or a lost connection cut off, within
+   * each call's deadline: reads, listings and `ifVersion` writes after any
+   * UNAVAILABLE; writes without `ifVersion` only when the server said nothing
+   * was done (docs/client.md, "Restarts and retries"). `false` turns retries
+   * off. Default `{ maxAttempts: 10, initialBackoffMs: 100, maxBackoffMs: 2000 }`.
+   */
+  readonly retry?: RetryOptions | false | undefined;
+  /**
+   * While no connection to a server can be made (it is starting, restarting,
+   * or unreachable), calls wait for one, up to their deadline, instead of
+   * failing at once; a call waiting so is never sent twice. `false` fails
+   * them at once with UNAVAILABLE (reads and `ifVersion` writes are then
+   * still retried within their deadline). Default true.
+   */
+  readonly waitForReady?: boolean | undefined;
+  /**
    * Extra grpc-js channel options (keepalive, proxies, …). They override the
-   * client's defaults, except that message compression stays off.
+   * client's defaults (round robin, reconnecting within a second), except
+   * that message compression stays off.
    */
   readonly channelOptions?: ChannelOptions | undefined;
   /**
@@ -123,6 +146,13 @@ export interface SetOptions extends WriteOptions {
   readonly expiresIn?: number | undefined;
   /** An absolute time (judged by the server's clock); give this or `expiresIn`, not both. */
   readonly expiresAt?: Date | undefined;
+  /**
+   * The write time sealed with the value (what readers see as `writtenAt`).
+   * Default: now. Give the original time when writing a value again rather
+   * than a new one (restoring an export, copying between stores), so an old
+   * value does not look fresh to a reader checking for rollbacks.
+   */
+  readonly writtenAt?: Date | undefined;
 }
 
 /**
@@ -169,6 +199,11 @@ export interface StoredEntry<V extends string | Uint8Array = string> {
   readonly writtenAt: Date;
   /** When the entry expires (set by the server from the write's lifetime); null: never. */
   readonly expiresAt: Date | null;
+  /**
+   * What was stored, sealed with the value: "text" (a string) or "bytes" (a
+   * Uint8Array), whatever `as` the value is returned in.
+   */
+  readonly storedAs: "text" | "bytes";
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   assertValue,
   assertVersion,
   lifetimeOf,
+  writtenAtOf,
 } from "./client-assertions.js";
 import type {
   BytesReadOptions,
@@ -133,12 +134,13 @@ export class DataVaultStore {
       });
       if (entry === undefined) return null;
       const opened = openEntry([own, ...older], entry);
-      const writtenAt = new Date(opened.writtenAt);
+      const { writtenAt, kind } = opened;
       return {
         value: decodeValue(opened, options.as ?? "text"),
         version: entry.version,
-        writtenAt,
+        writtenAt: new Date(writtenAt),
         expiresAt: entry.expireTime ?? null,
+        storedAs: kind,
       };
     });
   }
@@ -165,13 +167,14 @@ export class DataVaultStore {
       assertOptions(options);
       assertVersion("ifVersion", options.ifVersion);
       const lifetime = lifetimeOf(options);
+      const writtenAt = writtenAtOf(options.writtenAt);
       this.#assertFits(key, value);
       const keys = await this.#ctx.callKeys(options);
       const [own, ...older] = candidatesFor(keys, key) as [Candidate, ...Candidate[]];
       const version = await this.#ctx.rpc.setValue({
         storeId: this.#ctx.storeId,
         key: own.ref,
-        sealedValue: seal(keys.current, key, value),
+        sealedValue: seal(keys.current, key, value, writtenAt),
         expectedVersion: options.ifVersion,
         previousKeys: older.map((c) => c.ref),
         ...lifetime,

@@ -1,16 +1,13 @@
 import { type ChannelOptions, credentials as grpcCredentials } from "@grpc/grpc-js";
 import { VaultServiceClient } from "../../gen/hexclave/v1/vault_service.js";
 import { STORE_SALT_LENGTH } from "../crypto/format-v1.js";
-import {
-  assertNonEmptyString,
-  assertOptions,
-  assertPositiveInt,
-  assertStoreId,
-} from "./client-assertions.js";
+import { channelTarget, ROUND_ROBIN_SERVICE_CONFIG } from "./channel-target.js";
+import { assertOptions, assertPositiveInt, assertStoreId } from "./client-assertions.js";
 import type { HexclaveClientOptions } from "./client-options.js";
 import { DataVaultStore } from "./data-vault-store.js";
 import { HexclaveError } from "./hexclave-error.js";
 import { KeyCache } from "./key-cache.js";
+import { retryPolicy } from "./retry-policy.js";
 import { StoreContext } from "./store-context.js";
 import { StoreSaltPins } from "./store-salt-pins.js";
 import { tlsCredentials } from "./tls-credentials.js";
@@ -26,17 +23,21 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
 
 /**
- * A connection to a Hexclave server. Values are sealed and opened in this
- * process with a secret that never leaves it; the server stores opaque blobs.
- * Make one per process and share it; `close()` it at shutdown.
+ * A connection to a Hexclave server, or to several sharing one database
+ * (round robin). Values are sealed and opened in this process with a secret
+ * that never leaves it; the server stores opaque blobs. Calls wait for a
+ * connection and are retried across restarts when a second try cannot apply
+ * twice (retry-policy.ts). Make one per process and share it; `close()` it at
+ * shutdown.
  *
- * @throws HexclaveError INVALID_ARGUMENT from the constructor for a missing address or a malformed token.
+ * @throws HexclaveError INVALID_ARGUMENT from the constructor for a missing or malformed address, a malformed token, or bad retry settings.
  * @example
  * const hexclave = new HexclaveClient({ address: "127.0.0.1:50051", token: process.env.HEXCLAVE_TOKEN! });
  * const store = await hexclave.getDataVaultStore("oauth-tokens");
  * await store.setValue(`gh:${user.id}`, refreshToken, { secret });
  * const token = await store.getValue(`gh:${user.id}`, { secret }); // string | null
  * hexclave.close();
+ * const balanced = new HexclaveClient({ address: "dns:///hexclave.internal:50051", token, retry: { maxAttempts: 5 } });
  */
 export class HexclaveClient {
   readonly #rpc: VaultRpc;
@@ -45,7 +46,6 @@ export class HexclaveClient {
 
   constructor(options: HexclaveClientOptions) {
     assertOptions(options);
-    assertNonEmptyString("address", options.address);
     if (typeof options.token !== "string" || !TOKEN_PATTERN.test(options.token)) {
       const got =
         typeof options.token !== "string"
@@ -60,9 +60,20 @@ export class HexclaveClient {
     }
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     assertPositiveInt("timeoutMs", timeoutMs, MAX_TIMEOUT_MS);
+    const retry = retryPolicy(options.retry);
+    const waitForReady = options.waitForReady ?? true;
+    if (typeof waitForReady !== "boolean") {
+      throw new HexclaveError("INVALID_ARGUMENT", `"waitForReady" must be true or false`);
+    }
+    const { target, shown } = channelTarget(options.address);
     this.#saltPins = new StoreSaltPins(options.storeSalts);
     const channelOptions: ChannelOptions = {
       "grpc.max_receive_message_length": MAX_RECEIVE_MESSAGE_BYTES,
+      "grpc.service_config": ROUND_ROBIN_SERVICE_CONFIG,
+      // grpc-js waits 1 s, then up to 120 s, between attempts to reconnect; a server that
+      // restarts is back within a second or two, and calls waiting for it should see it then.
+      "grpc.initial_reconnect_backoff_ms": 100,
+      "grpc.max_reconnect_backoff_ms": 1000,
       ...options.channelOptions,
       // Compression stays off: values are sealed (they do not compress), and a
       // compressed stream would hide from audits what actually crosses the wire.
@@ -83,7 +94,7 @@ export class HexclaveClient {
     }
     let client: VaultServiceClient;
     try {
-      client = new VaultServiceClient(options.address, credentials, channelOptions);
+      client = new VaultServiceClient(target, credentials, channelOptions);
     } catch (error) {
       throw new HexclaveError(
         "INVALID_ARGUMENT",
@@ -91,7 +102,13 @@ export class HexclaveClient {
         { cause: error },
       );
     }
-    this.#rpc = new VaultRpc(client, options.token, timeoutMs);
+    this.#rpc = new VaultRpc(client, {
+      token: options.token,
+      timeoutMs,
+      retry,
+      waitForReady,
+      address: shown,
+    });
   }
 
   /**

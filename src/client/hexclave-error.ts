@@ -216,15 +216,31 @@ export class VersionConflictError extends HexclaveError {
 }
 
 /**
- * The server could not be reached or is shutting down; retrying later may work.
+ * The server could not be reached, or went away, and the client's retries
+ * (docs/client.md, "Restarts and retries") did not get an answer within the
+ * call's deadline; retrying later may work.
  *
  * @example
- * if (err.code === "UNAVAILABLE") await sleep(backoff);
+ * catch (err) {
+ *   if (err.code === "UNAVAILABLE" && err.mayHaveBeenApplied) await reconcile(key); // read it back first
+ * }
  */
 export class UnavailableError extends HexclaveError {
-  constructor(message: string, options: HexclaveErrorOptions = {}) {
+  /**
+   * True for a write that reached the server, or may have, before it or the
+   * connection went away: it may have been applied. Read the entry back
+   * before writing again. False for reads, and for writes the server said it
+   * did not apply.
+   */
+  readonly mayHaveBeenApplied: boolean;
+
+  constructor(
+    message: string,
+    options: HexclaveErrorOptions & { readonly mayHaveBeenApplied?: boolean } = {},
+  ) {
     super("UNAVAILABLE", message, options);
     this.name = "UnavailableError";
+    this.mayHaveBeenApplied = options.mayHaveBeenApplied ?? false;
   }
 }
 

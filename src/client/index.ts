@@ -48,4 +48,5 @@ export {
   VersionConflictError,
   WeakSecretError,
 } from "./hexclave-error.js";
+export type { RetryOptions } from "./retry-policy.js";
 export type { ClientTlsOptions } from "./tls-credentials.js";

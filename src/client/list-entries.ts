@@ -52,13 +52,14 @@ export async function* listEntries(
               }
               seen.add(opened.keyName);
             }
-            const writtenAt = new Date(opened.writtenAt);
+            const { keyName, writtenAt, kind } = opened;
             yield {
-              key: opened.keyName,
+              key: keyName,
               value: decodeValue(opened, as),
               version: entry.version,
-              writtenAt,
+              writtenAt: new Date(writtenAt),
               expiresAt: entry.expireTime ?? null,
+              storedAs: kind,
             };
           }
         }

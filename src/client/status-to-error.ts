@@ -36,10 +36,14 @@ const CODE_BY_STATUS: Partial<Record<status, HexclaveErrorCode>> = {
  * The one mapping from a gRPC status (and the ErrorInfo reason the server
  * puts in `grpc-status-details-bin`) to a typed client error.
  *
+ * Failures grpc-js makes up itself (no connection, a dropped one, a deadline)
+ * get a plain sentence naming `address`; grpc-js's own text ("Resolution
+ * note", timings) stays in `cause`, for logs.
+ *
  * @example
- * client.getValue(request, metadata, (err, res) => err ? reject(errorFromStatus(err)) : resolve(res));
+ * client.getValue(request, metadata, (err, res) => err ? reject(errorFromStatus(err, address)) : resolve(res));
  */
-export function errorFromStatus(error: ServiceError): HexclaveError {
+export function errorFromStatus(error: ServiceError, address = "the address"): HexclaveError {
   const info = errorInfoOf(error);
   const options: HexclaveErrorOptions = {
     reason: info?.reason,
@@ -67,8 +71,11 @@ export function errorFromStatus(error: ServiceError): HexclaveError {
     case status.UNAUTHENTICATED:
       return new UnauthenticatedError(message, options);
     case status.UNAVAILABLE:
+      // With a reason, the server itself answered (shutting down, its database out of reach).
       return new UnavailableError(
-        `the Hexclave server is unavailable (${message}): check the address and that the server is running`,
+        info?.reason === undefined
+          ? `cannot reach the Hexclave server at ${address}${transportProblem(message)}: check the address and that the server is running`
+          : `the Hexclave server at ${address} is unavailable: ${message}`,
         options,
       );
     case status.DATA_LOSS:
@@ -76,11 +83,32 @@ export function errorFromStatus(error: ServiceError): HexclaveError {
     case status.DEADLINE_EXCEEDED:
       return new HexclaveError(
         "DEADLINE_EXCEEDED",
-        `the server did not answer in time (${message}): check that it is up and not overloaded, or raise "timeoutMs"`,
+        `the Hexclave server at ${address} did not answer in time: check that it is up and not overloaded, or raise "timeoutMs"`,
         options,
       );
   }
   return new HexclaveError(CODE_BY_STATUS[error.code] ?? "INTERNAL", message, options);
+}
+
+/** Socket errors grpc-js reports inside its details, as a reader would say them. */
+const SOCKET_ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ETIMEDOUT: "connection timed out",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ENOTFOUND: "name not found",
+  EAI_AGAIN: "name lookup failed",
+  ENOENT: "no such socket",
+  EACCES: "permission denied",
+};
+
+/** " (connection refused)" when grpc-js's text names a socket error; "" otherwise. */
+function transportProblem(details: string): string {
+  if (/Connection dropped|Stream refused/.test(details)) return " (the connection was lost)";
+  const code = /\b(E[A-Z_]{3,})\b/.exec(details)?.[1];
+  const said = code === undefined ? undefined : SOCKET_ERRORS[code];
+  return said === undefined ? "" : ` (${said})`;
 }
 
 function errorInfoOf(error: ServiceError): ErrorInfo | undefined {

@@ -1,4 +1,4 @@
-import { Metadata, type ServiceError } from "@grpc/grpc-js";
+import { connectivityState, Metadata, type ServiceError } from "@grpc/grpc-js";
 import type { Entry as WireEntry, Store as WireStore } from "../../gen/hexclave/v1/types.js";
 import type {
   BatchGetValuesRequest,
@@ -8,9 +8,11 @@ import type {
   SetValueRequest,
   VaultServiceClient,
 } from "../../gen/hexclave/v1/vault_service.js";
-import { HexclaveError } from "./hexclave-error.js";
+import { type SettleConflict, withRetries } from "./call-attempts.js";
+import { HexclaveError, UnavailableError } from "./hexclave-error.js";
+import { type CallSafety, markUnsent, mayRetry, type RetryPolicy } from "./retry-policy.js";
 import { errorFromStatus } from "./status-to-error.js";
-import { unaryCall } from "./unary-call.js";
+import { type UnaryMethod, unaryCall } from "./unary-call.js";
 
 /**
  * An entry as the client uses it: the wire's uint64 version as a number.
@@ -38,23 +40,40 @@ export type Store = Omit<WireStore, "entryCount" | "totalValueBytes" | "secrets"
 };
 
 /**
- * The data-plane RPCs as promises: the bearer token on every call, the
- * per-call deadline, typed errors. Nothing here sees a secret or plaintext.
+ * How a VaultRpc calls: its token, deadline, retries and channel behaviour.
  *
  * @example
- * const rpc = new VaultRpc(new VaultServiceClient(address, credentials.createInsecure()), token, 10_000);
+ * const settings: RpcSettings = { token, timeoutMs: 10_000, retry: retryPolicy(undefined), waitForReady: true, address };
+ */
+export interface RpcSettings {
+  readonly token: string;
+  /** Each call's deadline, every try included; for listings, the wait for each page. */
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+  readonly waitForReady: boolean;
+  /** The address as the caller gave it, for messages. */
+  readonly address: string;
+}
+
+/**
+ * The data-plane RPCs as promises: the bearer token on every call, the
+ * per-call deadline, retries by what each call may do to the data
+ * (retry-policy.ts), typed errors. Nothing here sees a secret or plaintext.
+ *
+ * @example
+ * const rpc = new VaultRpc(new VaultServiceClient(target, credentials.createInsecure()), settings);
  * const store = await rpc.describeStore("oauth-tokens");
  */
 export class VaultRpc {
   readonly #client: VaultServiceClient;
+  readonly #settings: RpcSettings;
   readonly #authorization: string;
-  readonly #timeoutMs: number;
   #closed = false;
 
-  constructor(client: VaultServiceClient, token: string, timeoutMs: number) {
+  constructor(client: VaultServiceClient, settings: RpcSettings) {
     this.#client = client;
-    this.#authorization = `Bearer ${token}`;
-    this.#timeoutMs = timeoutMs;
+    this.#settings = settings;
+    this.#authorization = `Bearer ${settings.token}`;
   }
 
   /** Whether {@link VaultRpc.close} has run. */
@@ -64,7 +83,7 @@ export class VaultRpc {
 
   /** The per-call deadline, in milliseconds. */
   get timeoutMs(): number {
-    return this.#timeoutMs;
+    return this.#settings.timeoutMs;
   }
 
   /** Closes the channel; later calls fail with CLIENT_CLOSED. */
@@ -85,26 +104,64 @@ export class VaultRpc {
   }
 
   async describeStore(storeId: string): Promise<Store> {
-    const res = await this.#unary(this.#client.describeStore, { storeId });
+    const res = await this.#unary(this.#client.describeStore, { storeId }, "read");
     return requireStore(res.store);
   }
 
   async getValue(request: GetValueRequest): Promise<Entry | undefined> {
-    const { entry } = await this.#unary(this.#client.getValue, request);
+    const { entry } = await this.#unary(this.#client.getValue, request, "read");
     return entry === undefined ? undefined : entryFromWire(entry);
   }
 
+  /**
+   * A check-and-set (`expectedVersion`) is retried like a read: a second try
+   * cannot apply twice. If a try was cut off and a later one finds
+   * VERSION_CONFLICT, the conflict may be the first try's own write: the
+   * entry is read back, and if it holds exactly the envelope this call sent
+   * (sealing makes every envelope unique: a fresh nonce and one-time key),
+   * the write was applied and its version is returned.
+   */
   async setValue(request: WithVersion<SetValueRequest>): Promise<number> {
-    const res = await this.#unary(this.#client.setValue, withWireVersion(request));
+    const checked = request.expectedVersion !== undefined;
+    const res = await this.#unary(
+      this.#client.setValue,
+      withWireVersion(request),
+      checked ? "checked" : "unchecked",
+      async () => {
+        const now = await this.getValue({
+          storeId: request.storeId,
+          key: request.key,
+          previousKeys: [],
+        });
+        if (now === undefined || !now.sealedValue.equals(request.sealedValue)) return undefined;
+        return { version: BigInt(now.version) };
+      },
+    );
     return safeNumber(res.version, "version");
   }
 
+  /**
+   * A delete with `expectedVersion` is retried; if a try was cut off and a
+   * later one finds the entry gone (VERSION_CONFLICT at version 0), what was
+   * asked is done — whether by this call or another cannot be told — and
+   * it resolves true. Without `expectedVersion` it is not resent once it may
+   * have reached the server: the entry could have been written again since.
+   */
   async deleteValue(request: WithVersion<DeleteValueRequest>): Promise<boolean> {
-    return (await this.#unary(this.#client.deleteValue, withWireVersion(request))).deleted;
+    const checked = request.expectedVersion !== undefined;
+    const res = await this.#unary(
+      this.#client.deleteValue,
+      withWireVersion(request),
+      checked ? "checked" : "unchecked",
+      async (conflict) =>
+        conflict.metadata.current_version === "0" ? { deleted: true } : undefined,
+    );
+    return res.deleted;
   }
 
   async batchGetValues(request: BatchGetValuesRequest): Promise<Entry[]> {
-    return (await this.#unary(this.#client.batchGetValues, request)).entries.map(entryFromWire);
+    const res = await this.#unary(this.#client.batchGetValues, request, "read");
+    return res.entries.map(entryFromWire);
   }
 
   async registerSecret(
@@ -112,40 +169,69 @@ export class VaultRpc {
     secretFingerprint: Buffer,
     knownSecretFingerprint: Buffer,
   ): Promise<Store> {
-    const res = await this.#unary(this.#client.registerSecret, {
-      storeId,
-      secretFingerprint,
-      knownSecretFingerprint,
-    });
+    const res = await this.#unary(
+      this.#client.registerSecret,
+      { storeId, secretFingerprint, knownSecretFingerprint },
+      "read",
+    );
     return requireStore(res.store);
   }
 
   async retireSecret(storeId: string, secretFingerprint: Buffer): Promise<Store> {
-    const res = await this.#unary(this.#client.retireSecret, { storeId, secretFingerprint });
+    const res = await this.#unary(
+      this.#client.retireSecret,
+      { storeId, secretFingerprint },
+      "read",
+    );
     return requireStore(res.store);
   }
 
   /**
    * Streams ListEntries pages. There is no deadline on the whole listing (a
    * large store takes as long as it takes); instead each page must arrive
-   * within the per-call timeout of being asked for. Ending the loop early
-   * cancels the call.
+   * within the per-call timeout of being asked for. A stream cut off by
+   * UNAVAILABLE is opened again after the last key id received (listings
+   * run in key id order), with the retry policy's tries and backoff counted
+   * from the last page that arrived. Ending the loop early cancels the call.
    *
    * @throws HexclaveError mapped from the stream's status; DEADLINE_EXCEEDED if a page is late.
    */
   async *listEntries(
     request: Omit<ListEntriesRequest, "pageSize"> & { readonly pageSize: number },
   ): AsyncGenerator<Entry[]> {
-    this.assertOpen();
-    const wire = { ...request, pageSize: BigInt(request.pageSize) };
-    const call = this.#client.listEntries(wire, this.#metadata());
+    let after = request.startAfterKeyId;
+    for (let tries = 1; ; tries++) {
+      this.assertOpen();
+      const wire = { ...request, startAfterKeyId: after, pageSize: BigInt(request.pageSize) };
+      try {
+        for await (const page of this.#pages(wire)) {
+          tries = 1;
+          const last = page.at(-1);
+          if (last !== undefined) after = last.keyId;
+          yield page;
+        }
+        return;
+      } catch (error) {
+        const typed = error as HexclaveError;
+        const delay = this.#settings.retry.backoffMs(tries);
+        if (!mayRetry("read", typed) || tries >= this.#settings.retry.maxAttempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  /** One ListEntries stream, as pages. */
+  async *#pages(wire: ListEntriesRequest): AsyncGenerator<Entry[]> {
+    const metadata = this.#metadata();
+    metadata.setOptions({ waitForReady: this.#settings.waitForReady });
+    const call = this.#client.listEntries(wire, metadata);
     // The iterator below reports errors; this keeps a late one (after a cancel) from going uncaught.
     call.on("error", () => {});
     const pages = call[Symbol.asyncIterator]() as AsyncIterator<{ entries: WireEntry[] }>;
     let finished = false;
     try {
       while (true) {
-        const next = await withIdleTimeout(pages.next(), this.#timeoutMs, () => call.cancel());
+        const next = await withIdleTimeout(pages.next(), this.#settings, () => call.cancel());
         if (next.done === true) {
           finished = true;
           return;
@@ -154,7 +240,7 @@ export class VaultRpc {
       }
     } catch (error) {
       finished = true;
-      throw isServiceError(error) ? errorFromStatus(error) : error;
+      throw isServiceError(error) ? errorFromStatus(error, this.#settings.address) : error;
     } finally {
       if (!finished) {
         call.cancel();
@@ -177,13 +263,47 @@ export class VaultRpc {
       callback: (error: ServiceError | null, response: Res) => void,
     ) => unknown,
     request: Req,
+    safety: CallSafety,
+    settleConflict?: SettleConflict<Res>,
   ): Promise<Res> {
     this.assertOpen();
-    return unaryCall(
-      method.bind(this.#client) as Parameters<typeof unaryCall<Req, Res>>[0],
-      request,
-      this.#metadata(),
-      this.#timeoutMs,
+    const { timeoutMs, retry, waitForReady, address } = this.#settings;
+    const bound = method.bind(this.#client) as UnaryMethod<Req, Res>;
+    const budget = {
+      policy: retry,
+      safety,
+      deadline: Date.now() + timeoutMs,
+      closed: () => this.#closed,
+    };
+    return withRetries(
+      budget,
+      (deadline) =>
+        unaryCall(bound, request, this.#metadata(), { deadline, waitForReady, address }).catch(
+          (error: unknown) => {
+            throw this.#neverConnected(error) ?? error;
+          },
+        ),
+      settleConflict,
+    );
+  }
+
+  /**
+   * A call that waited for a connection until its deadline never got one:
+   * say so (UNAVAILABLE) rather than that the server was slow.
+   */
+  #neverConnected(error: unknown): HexclaveError | undefined {
+    if (!this.#settings.waitForReady) return undefined;
+    if (!(error instanceof HexclaveError) || error.code !== "DEADLINE_EXCEEDED") return undefined;
+    if (this.#client.getChannel().getConnectivityState(false) === connectivityState.READY) {
+      return undefined;
+    }
+    // Waiting for a connection, it was never sent (a call sent on a connection that is then
+    // lost ends UNAVAILABLE at once, not at its deadline).
+    return markUnsent(
+      new UnavailableError(
+        `cannot reach the Hexclave server at ${this.#settings.address}: no connection within ${this.#settings.timeoutMs} ms; check the address and that the server is running`,
+        { cause: error.cause },
+      ),
     );
   }
 }
@@ -239,7 +359,7 @@ function isServiceError(error: unknown): error is ServiceError {
 
 function withIdleTimeout<T>(
   pending: Promise<T>,
-  timeoutMs: number,
+  { timeoutMs, address }: RpcSettings,
   cancel: () => void,
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -249,7 +369,7 @@ function withIdleTimeout<T>(
       reject(
         new HexclaveError(
           "DEADLINE_EXCEEDED",
-          `the server sent no page of entries for ${timeoutMs} ms: check the server, or raise "timeoutMs"`,
+          `the Hexclave server at ${address} sent no page of entries for ${timeoutMs} ms: check the server, or raise "timeoutMs"`,
         ),
       );
     }, timeoutMs);

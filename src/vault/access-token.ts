@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
 
 /** Every Hexclave access token starts with this, so scanners can spot leaked ones. */
 export const TOKEN_PREFIX = "hxk_";
@@ -61,4 +61,25 @@ export function hashTokenSecret(secret: string): Buffer {
 /** Compares two hashes in constant time. */
 export function sameHash(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The token id HEXCLAVE_ADMIN_TOKEN goes by (in `tokens list`, audit records,
+ * logs, and to revoke it): 16 hex digits derived from the token itself, so
+ * every server on a database agrees on it without storing anything, and a
+ * new value is a new token. The token is operator-chosen text that may be
+ * guessable, and its id is shown widely, so the id comes from scrypt (32 MiB,
+ * tens of ms, once per process), not a fast hash a log reader could test
+ * guesses against.
+ *
+ * @example
+ * const id = bootstrapTokenId(process.env.HEXCLAVE_ADMIN_TOKEN!);
+ */
+export function bootstrapTokenId(token: string): string {
+  return scryptSync(token, "hexclave: the token id of HEXCLAVE_ADMIN_TOKEN", 8, {
+    N: 2 ** 15,
+    r: 8,
+    p: 1,
+    maxmem: 64 * 1024 * 1024,
+  }).toString("hex");
 }

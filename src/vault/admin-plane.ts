@@ -9,7 +9,7 @@ import { describe, liveStoreView } from "./describe-store.js";
 import type { EntryCache } from "./entry-cache.js";
 import { type DurationInput, expiryOf, TOKEN_EXPIRY } from "./expiry.js";
 import { limits } from "./limits.js";
-import type { GrantRow, Storage, StorageReads, StoreRow } from "./storage-port.js";
+import type { GrantRow, Storage, StorageReads, StoreRow, TokenRow } from "./storage-port.js";
 import type { StoreDirectory } from "./store-directory.js";
 import { VaultError } from "./vault-error.js";
 import { type StoreView, storeView, type TokenView, tokenView } from "./views.js";
@@ -185,7 +185,15 @@ export class AdminPlane {
    */
   async listTokens(caller: Caller, includeRevoked: boolean): Promise<TokenView[]> {
     requireAdmin(caller);
-    return (await this.#deps.reads.listTokens(includeRevoked)).map(tokenView);
+    const rows = await this.#deps.reads.listTokens(true);
+    // HEXCLAVE_ADMIN_TOKEN is listed too, so an admin can find its id to revoke it; once
+    // revoked, its stored row stands for it.
+    const bootstrap = this.#deps.authenticator.bootstrapToken;
+    const listed =
+      bootstrap === undefined || rows.some((r) => r.id === bootstrap.id)
+        ? rows
+        : [bootstrap, ...rows];
+    return listed.filter((r) => includeRevoked || r.revokedAt === null).map(tokenView);
   }
 
   /**
@@ -202,13 +210,44 @@ export class AdminPlane {
         `"token_id" must be 16 hex characters (see "hexclave tokens list"), got ${JSON.stringify(tokenId.slice(0, 40))}`,
       );
     }
-    const row = await this.#deps.storage.write({
-      kind: "revokeToken",
-      tokenId,
-      audit: audited.audit,
-    });
+    const bootstrap = this.#deps.authenticator.bootstrapToken;
+    const row =
+      tokenId === bootstrap?.id
+        ? await this.#revokeBootstrap(bootstrap, audited)
+        : await this.#deps.storage.write({ kind: "revokeToken", tokenId, audit: audited.audit });
     this.#deps.authenticator.forget();
     return tokenView(row);
+  }
+
+  /**
+   * HEXCLAVE_ADMIN_TOKEN has no row until it is revoked: store one, revoked,
+   * which the authenticator then finds under its id on every server and after
+   * every restart. Revoking it again (or from two servers at once) finds the row.
+   */
+  async #revokeBootstrap(bootstrap: TokenRow, audited: Audited): Promise<TokenRow> {
+    const stored = async () =>
+      (await this.#deps.reads.listTokens(true)).some((r) => r.id === bootstrap.id);
+    const revoke = () =>
+      this.#deps.storage.write({
+        kind: "revokeToken",
+        tokenId: bootstrap.id,
+        audit: audited.audit,
+      });
+    if (await stored()) return revoke();
+    const row = { ...bootstrap, createdAt: Date.now(), revokedAt: Date.now() };
+    try {
+      await this.#deps.storage.write({
+        kind: "insertToken",
+        row,
+        onlyIfNone: false,
+        audit: audited.audit,
+      });
+      return row;
+    } catch (error) {
+      // Another server stored it first: revoking the stored row changes nothing more.
+      if (!(await stored())) throw error;
+      return revoke();
+    }
   }
 }
 

@@ -1,4 +1,10 @@
-import { bearerToken, hashTokenSecret, parseAccessToken, sameHash } from "./access-token.js";
+import {
+  bearerToken,
+  bootstrapTokenId,
+  hashTokenSecret,
+  parseAccessToken,
+  sameHash,
+} from "./access-token.js";
 import { type Caller, callerOf } from "./caller.js";
 import type { Storage, StorageReads, TokenRow } from "./storage-port.js";
 import { VaultError } from "./vault-error.js";
@@ -47,6 +53,12 @@ interface TokenTable {
  * table lookup, the same two SHA-256 digests and one constant-time compare.
  * Neither the timing nor the database load tells an attacker which ids exist.
  *
+ * HEXCLAVE_ADMIN_TOKEN is not stored; it goes by an id derived from it
+ * (bootstrapTokenId). Revoking that id stores a revoked row under it
+ * (AdminPlane.revokeToken), and from then on the row decides: the token is
+ * refused on every server, after every restart, for as long as the database
+ * holds the row — setting the same value again does not bring it back.
+ *
  * @example
  * const caller = await authenticator.authenticate("Bearer hxk_…");
  */
@@ -54,6 +66,7 @@ export class Authenticator {
   readonly #reads: StorageReads;
   readonly #storage: Pick<Storage, "write">;
   readonly #bootstrapHash: Buffer | undefined;
+  readonly #bootstrap: KnownToken | undefined;
   readonly #maxStaleMs: number;
   readonly #touchIntervalMs: number;
   readonly #timer: NodeJS.Timeout;
@@ -73,10 +86,9 @@ export class Authenticator {
   ) {
     this.#reads = reads;
     this.#storage = storage;
-    this.#bootstrapHash =
-      options.bootstrapAdminToken === undefined
-        ? undefined
-        : hashTokenSecret(options.bootstrapAdminToken);
+    const bootstrap = options.bootstrapAdminToken;
+    this.#bootstrapHash = bootstrap === undefined ? undefined : hashTokenSecret(bootstrap);
+    this.#bootstrap = bootstrap === undefined ? undefined : bootstrapToken(bootstrap);
     this.#maxStaleMs = options.maxStaleMs ?? 1_000;
     this.#touchIntervalMs = options.touchIntervalMs ?? 60_000;
     this.#timer = setInterval(() => {
@@ -129,6 +141,14 @@ export class Authenticator {
   }
 
   /**
+   * HEXCLAVE_ADMIN_TOKEN's public record, while no row stands for it (none
+   * does until it is revoked: see {@link Authenticator}); undefined without one.
+   */
+  get bootstrapToken(): TokenRow | undefined {
+    return this.#bootstrap?.row;
+  }
+
+  /**
    * Forgets what is known about tokens, e.g. after one was revoked here: the
    * next call reads the table again.
    */
@@ -147,8 +167,14 @@ export class Authenticator {
     const presentedHash = hashTokenSecret(presented);
     const parsed = parseAccessToken(presented);
     const secretHash = hashTokenSecret(parsed?.secret ?? presented);
-    if (this.#bootstrapHash !== undefined && sameHash(presentedHash, this.#bootstrapHash)) {
-      return this.#remember(presented, table, BOOTSTRAP);
+    if (
+      this.#bootstrap !== undefined &&
+      this.#bootstrapHash !== undefined &&
+      sameHash(presentedHash, this.#bootstrapHash)
+    ) {
+      // A row under its id exists only once it was revoked: then that row decides.
+      const revoked = table.byId.get(this.#bootstrap.row.id);
+      return this.#remember(presented, table, revoked ?? this.#bootstrap);
     }
     const known = parsed === undefined ? undefined : table.byId.get(parsed.id);
     const matches = sameHash(secretHash, known?.row.secretHash ?? NO_TOKEN_HASH);
@@ -195,7 +221,7 @@ export class Authenticator {
 
   // Recording use is bookkeeping: it must never slow or fail the call.
   #touch(token: KnownToken): void {
-    if (token === BOOTSTRAP) return;
+    if (token === this.#bootstrap) return;
     const now = Date.now();
     if (now - token.touchedAt < this.#touchIntervalMs) return;
     token.touchedAt = now;
@@ -211,22 +237,33 @@ const VERIFIED_CACHE_SIZE = 10_000;
 /** Compared against when the presented id is unknown, so that path does the same work. */
 const NO_TOKEN_HASH = Buffer.alloc(32);
 
-/** The operator-given admin token: not stored, never expires, never touched. */
-const BOOTSTRAP: KnownToken = {
-  row: {
-    id: "bootstrap",
-    name: "HEXCLAVE_ADMIN_TOKEN",
-    secretHash: Buffer.alloc(0),
-    admin: true,
-    grants: [],
-    createdAt: 0,
-    lastUsedAt: null,
-    revokedAt: null,
-    expiresAt: null,
-  },
-  caller: callerOf("bootstrap", true, []),
-  touchedAt: 0,
-};
+/**
+ * The operator-given admin token (HEXCLAVE_ADMIN_TOKEN): not stored, never
+ * expires, never touched. It goes by an id derived from it, and is listed as
+ * created when this process started.
+ */
+function bootstrapToken(token: string): KnownToken {
+  const id = bootstrapTokenId(token);
+  return {
+    row: {
+      id,
+      name: BOOTSTRAP_TOKEN_NAME,
+      // Matches no presented secret: the bootstrap path compares the whole token instead.
+      secretHash: NO_TOKEN_HASH,
+      admin: true,
+      grants: [],
+      createdAt: Date.now(),
+      lastUsedAt: null,
+      revokedAt: null,
+      expiresAt: null,
+    },
+    caller: callerOf(id, true, []),
+    touchedAt: 0,
+  };
+}
+
+/** The name HEXCLAVE_ADMIN_TOKEN is listed (and, once revoked, stored) under. */
+export const BOOTSTRAP_TOKEN_NAME = "HEXCLAVE_ADMIN_TOKEN";
 
 function invalidToken(): VaultError {
   return new VaultError(

@@ -42,8 +42,10 @@ export type VaultErrorReason =
   | "CANCELLED"
   // RESOURCE_EXHAUSTED too: the database's disk is full; reads go on, writes wait for space.
   | "DISK_FULL"
-  // UNAVAILABLE: the server is going away, or its database is unreachable; retry later.
+  // UNAVAILABLE: the server is going away, still starting, or its database is unreachable;
+  // retry later. SHUTTING_DOWN and SERVER_STARTING promise that nothing was done.
   | "SHUTTING_DOWN"
+  | "SERVER_STARTING"
   | "STORAGE_UNAVAILABLE"
   | "AUDIT_UNAVAILABLE"
   // DATA_LOSS: stored bytes failed their integrity check.

@@ -100,6 +100,29 @@ describe("versions and check-and-set", () => {
     expect((await store.getEntry("when:1", { secret }))?.writtenAt).toEqual(rewritten?.writtenAt);
   });
 
+  it("seals a given writtenAt (a value written again, not a new one), and refuses an invalid one", async () => {
+    const original = new Date("2025-03-01T12:00:00.000Z");
+    await store.setValue("when:restored", "old value", { secret, writtenAt: original });
+    expect((await store.getEntry("when:restored", { secret }))?.writtenAt).toEqual(original);
+    await expect(
+      store.setValue("when:bad", "v", { secret, writtenAt: new Date(Number.NaN) }),
+    ).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: expect.stringContaining("writtenAt"),
+    });
+  });
+
+  it("says whether a value was stored as text or bytes, whatever it is read as", async () => {
+    await store.setValue("kind:text", "abc", { secret });
+    await store.setValue("kind:bytes", new TextEncoder().encode("abc"), { secret });
+    expect((await store.getEntry("kind:text", { secret, as: "bytes" }))?.storedAs).toBe("text");
+    expect((await store.getEntry("kind:bytes", { secret }))?.storedAs).toBe("bytes");
+    const listed = new Map<string, string>();
+    for await (const e of store.entries({ secret, as: "bytes" })) listed.set(e.key, e.storedAs);
+    expect(listed.get("kind:text")).toBe("text");
+    expect(listed.get("kind:bytes")).toBe("bytes");
+  });
+
   it("writes with ifVersion only from that version, and ifVersion 0 only if absent", async () => {
     const { version: first } = await store.setValue("cas:2", "first", { secret, ifVersion: 0 });
     const lost = await store.setValue("cas:2", "again", { secret, ifVersion: 0 }).catch((e) => e);

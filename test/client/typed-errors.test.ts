@@ -250,9 +250,18 @@ describe("connection failures", () => {
         probe.close(() => resolve(free));
       });
     });
-    const e = await failure(f.client({ address: `127.0.0.1:${port}` }).getDataVaultStore("errors"));
+    const address = `127.0.0.1:${port}`;
+    const failFast = f.client({ address, waitForReady: false, retry: false });
+    const e = await failure(failFast.getDataVaultStore("errors"));
     expect(e).toMatchObject({ name: "UnavailableError", code: "UNAVAILABLE" });
-    expect(e.message).toContain("check the address");
+    expect(e.message).toBe(
+      `cannot reach the Hexclave server at ${address} (connection refused): check the address and that the server is running`,
+    );
+    // Waiting for a connection (the default), the deadline ends it: still UNAVAILABLE, not a slow server.
+    const waiting = f.client({ address, timeoutMs: 300 });
+    const late = await failure(waiting.getDataVaultStore("errors"));
+    expect(late).toMatchObject({ name: "UnavailableError", code: "UNAVAILABLE" });
+    expect(late.message).toContain(`at ${address}: no connection within 300 ms`);
   });
 
   it("DEADLINE_EXCEEDED when the server does not answer within timeoutMs", async () => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { type RunningServer, startServer } from "../../src/server/index.js";
+import { databaseRows } from "../support/database-rows.js";
 import { bearer, call, rawClients } from "../support/grpc-clients.js";
 import {
   type ControlledServer,
@@ -105,7 +106,7 @@ describe("first start without HEXCLAVE_ADMIN_TOKEN", () => {
     await halt(third);
   });
 
-  it("with HEXCLAVE_ADMIN_TOKEN set, writes no token file and stores no token", async () => {
+  it("with HEXCLAVE_ADMIN_TOKEN set, writes no token file and stores no token, but lists it", async () => {
     const t = await startTestServer();
     try {
       expect(await readdir(t.dataDir)).not.toContain("admin.token");
@@ -116,7 +117,16 @@ describe("first start without HEXCLAVE_ADMIN_TOKEN", () => {
         { includeRevoked: true },
         bearer(t.adminToken),
       );
-      expect(tokens.tokens).toEqual([]);
+      // Listed (so it can be revoked), not stored: the database holds no token.
+      expect(tokens.tokens.map((tok) => [tok.name, tok.admin])).toEqual([
+        ["HEXCLAVE_ADMIN_TOKEN", true],
+      ]);
+      expect(tokens.tokens[0]?.id).toMatch(/^[0-9a-f]{16}$/);
+      expect(
+        await databaseRows({ dataDir: t.dataDir, databaseUrl: undefined }).all(
+          "select id from tokens",
+        ),
+      ).toEqual([]);
       c.close();
     } finally {
       await t.close();

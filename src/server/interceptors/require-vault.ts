@@ -13,9 +13,11 @@ export function requireVault(isOpen: () => boolean): Interceptor {
   return (next) => (call) => {
     if (!isOpen()) {
       return Promise.reject(
+        // A reason of its own: unlike STORAGE_UNAVAILABLE, it promises that nothing was
+        // done, so a client may resend even a write that is not idempotent.
         new VaultError(
-          "STORAGE_UNAVAILABLE",
-          "the server is starting and cannot reach its database yet: retry shortly",
+          "SERVER_STARTING",
+          "the server is starting and cannot reach its database yet: nothing was done; retry shortly",
         ),
       );
     }

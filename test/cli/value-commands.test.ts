@@ -1,20 +1,13 @@
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/client/index.js";
-import { CLI_PATH } from "../support/server-process.js";
-import { type ClientFixture, startClientFixture } from "./support/client-fixture.js";
+import { type ClientFixture, startClientFixture } from "../client/support/client-fixture.js";
+import { type CliResult, oneLine, runCli } from "./support/run-cli.js";
 
 /**
  * The built CLI's client commands against a real server: secret generate,
  * set/get/delete (value from an argument or stdin, secret from the
  * environment only) and rotate-secret.
  */
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: Buffer;
-  readonly stderr: string;
-}
 
 let f: ClientFixture;
 const secret = generateSecret();
@@ -28,29 +21,17 @@ afterAll(() => f.close());
 
 function hexclave(
   args: readonly string[],
-  options: { env?: Record<string, string | undefined>; input?: string | Buffer } = {},
+  options: { env?: Record<string, string | undefined>; input?: string | Buffer | "closed" } = {},
 ): Promise<CliResult> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "",
-    HEXCLAVE_ADDRESS: f.server.address,
-    HEXCLAVE_TOKEN: f.server.adminToken,
-    HEXCLAVE_SECRET: secret,
-  };
-  for (const [k, v] of Object.entries(options.env ?? {})) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { env, stdio: "pipe" });
-  const stdout: Buffer[] = [];
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => stdout.push(c));
-  child.stderr.on("data", (c: Buffer) => {
-    stderr += c.toString();
+  return runCli(args, {
+    env: {
+      HEXCLAVE_ADDRESS: f.server.address,
+      HEXCLAVE_TOKEN: f.server.adminToken,
+      HEXCLAVE_SECRET: secret,
+      ...options.env,
+    },
+    ...(options.input === undefined ? {} : { input: options.input }),
   });
-  child.stdin.end(options.input ?? "");
-  return new Promise((resolve) =>
-    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(stdout), stderr })),
-  );
 }
 
 function json(result: CliResult): Record<string, unknown> {
@@ -88,6 +69,8 @@ describe("hexclave set / get / delete", () => {
       key: "gh:2",
       version: (set as { version: number }).version,
       value: "piped value",
+      writtenAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      expiresAt: null,
     });
   });
 
@@ -101,6 +84,20 @@ describe("hexclave set / get / delete", () => {
     expect(json(await hexclave(["get", "cli", "bin", "--json"])).valueBase64).toBe(
       bytes.toString("base64"),
     );
+  });
+
+  it("refuses an empty or closed stdin, and an empty argument, unless --allow-empty", async () => {
+    for (const input of ["", "closed"] as const) {
+      const refused = await hexclave(["set", "cli", "empty"], { input });
+      expect(oneLine(refused)).toBe(
+        "hexclave: no value: stdin was empty or closed; pipe the value in or pass it as an argument (--allow-empty stores an empty value)",
+      );
+    }
+    expect(oneLine(await hexclave(["set", "cli", "empty", ""]))).toContain("--allow-empty");
+    expect((await hexclave(["get", "cli", "empty"])).code).toBe(1); // nothing was stored
+    const allowed = await hexclave(["set", "cli", "empty", "--allow-empty"], { input: "closed" });
+    expect(allowed.code).toBe(0);
+    expect(json(await hexclave(["get", "cli", "empty", "--json"])).value).toBe("");
   });
 
   it("exits 1 with one line when the key is absent", async () => {
@@ -168,11 +165,12 @@ describe("hexclave rotate-secret", () => {
     expect(noOld.code).toBe(1);
     expect(noOld.stderr).toContain("HEXCLAVE_PREVIOUS_SECRET");
 
-    const run = await hexclave(["rotate-secret", "cli-rotate", "--json"], {
+    const run = await hexclave(["rotate-secret", "cli-rotate", "--json", "--progress"], {
       env: { HEXCLAVE_SECRET: newSecret, HEXCLAVE_PREVIOUS_SECRET: oldSecret },
     });
     expect(run.code).toBe(0);
-    expect(run.stderr).toContain('rotating "cli-rotate": 25/25 (100%)');
+    // Not a terminal: the first report at once, then one every few seconds (rate, time left).
+    expect(run.stderr).toMatch(/^0\/25 entries re-sealed \(\d+\/s\)\n/);
     expect(JSON.parse(run.stdout.toString())).toEqual({
       store: "cli-rotate",
       fromFingerprint: await store.secretFingerprint(oldSecret),
