@@ -1,6 +1,10 @@
 import { Command } from "commander";
 import { auditCommand } from "./audit-command.js";
+import { backupCommand } from "./backup-command.js";
 import { healthCommand } from "./health-command.js";
+import { masterKeyCommand } from "./master-key-command.js";
+import { migrateCommand } from "./migrate-command.js";
+import { restoreCommand } from "./restore-command.js";
 import { rotateSecretCommand } from "./rotate-secret-command.js";
 import { secretCommand } from "./secret-command.js";
 import { serveCommand } from "./serve-command.js";
@@ -24,5 +28,9 @@ export function buildProgram(): Command {
   program.addCommand(rotateSecretCommand());
   program.addCommand(verifyCommand());
   program.addCommand(auditCommand());
+  program.addCommand(migrateCommand());
+  program.addCommand(backupCommand());
+  program.addCommand(restoreCommand());
+  program.addCommand(masterKeyCommand());
   return program;
 }
