@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { tmpdir } from "node:os";
 import { CLI_PATH } from "../../support/server-process.js";
 
 /** What a CLI run printed and how it ended. */
@@ -19,7 +20,8 @@ export interface RunningCli {
 
 /**
  * Starts the built `hexclave` CLI with only PATH and `env` in its
- * environment (no HEXCLAVE_* variable of the test process leaks in).
+ * environment (no HEXCLAVE_* variable of the test process leaks in), in the
+ * temp directory.
  *
  * @example
  * const run = startCli(["migrate", "--from", dir, "--to", url]);
@@ -28,6 +30,8 @@ export interface RunningCli {
 export function startCli(args: readonly string[], env: Record<string, string> = {}): RunningCli {
   const child = spawn(process.execPath, [CLI_PATH, ...args], {
     env: { PATH: process.env.PATH ?? "", ...env },
+    // Not the checkout: its ./.hexclave (the default data directory) must not be found.
+    cwd: tmpdir(),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
