@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync } from "node:fs";
 import { rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import { writeManifest } from "./backup-manifest.js";
 import { type DatabaseDigest, digestDatabase } from "./database-digest.js";
-import { type DatabaseLocation, sqliteFileOf } from "./database-location.js";
+import { type DatabaseLocation, describeLocation, sqliteFileOf } from "./database-location.js";
 import type { Database } from "./schema.js";
 import { copySqliteOnline } from "./sqlite-online-backup.js";
 import { transferDatabase } from "./transfer-database.js";
@@ -47,6 +47,13 @@ export async function backupDatabase(
   file: string,
   onProgress?: (phase: string, done: number, total: number) => void,
 ): Promise<BackupReport> {
+  const sourceFile = sqliteFileOf(source);
+  if (sourceFile !== undefined && !existsSync(sourceFile)) {
+    throw new Error(`${describeLocation(source)} holds no Hexclave database: check --data-dir`);
+  }
+  if (!existsSync(dirname(file))) {
+    throw new Error(`the directory of ${file} does not exist: create it first`);
+  }
   const temporary = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
   // Owner-only from its first byte: the file holds every wrapped key and sealed blob.
   closeSync(openSync(temporary, "wx", 0o600));
@@ -62,7 +69,7 @@ export async function backupDatabase(
       });
       digest = report.digest;
     } else {
-      await copySqliteOnline(sqliteFileOf(source) as string, temporary);
+      await copySqliteOnline(sourceFile as string, temporary);
       digest = await tidyCopy(temporary);
     }
     finish(temporary, {
