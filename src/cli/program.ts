@@ -1,9 +1,13 @@
 import { Command } from "commander";
 import { auditCommand } from "./audit-command.js";
+import { backupCommand } from "./backup-command.js";
 import { exportCommand } from "./export-command.js";
 import { healthCommand } from "./health-command.js";
 import { importCommand } from "./import-command.js";
 import { keysCommand } from "./keys-command.js";
+import { masterKeyCommand } from "./master-key-command.js";
+import { migrateCommand } from "./migrate-command.js";
+import { restoreCommand } from "./restore-command.js";
 import { rotateSecretCommand } from "./rotate-secret-command.js";
 import { secretCommand } from "./secret-command.js";
 import { serveCommand } from "./serve-command.js";
@@ -30,6 +34,10 @@ export function buildProgram(): Command {
   program.addCommand(rotateSecretCommand());
   program.addCommand(verifyCommand());
   program.addCommand(auditCommand());
+  program.addCommand(migrateCommand());
+  program.addCommand(backupCommand());
+  program.addCommand(restoreCommand());
+  program.addCommand(masterKeyCommand());
   oneLineUsageErrors(program);
   return program;
 }
