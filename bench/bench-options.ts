@@ -27,6 +27,8 @@ export interface BenchOptions {
   readonly rounds: number;
   /** Entries preloaded into each deployment's store. */
   readonly deploymentEntries: number;
+  /** Another build's dist directory, run beside this one in the deployments section. */
+  readonly compareBuild: string | undefined;
   /** Calls per token kind in the auth-timing section; 0 skips it. */
   readonly authCalls: number;
   /** Directory for the real server's `node --cpu-prof` profiles. */
@@ -68,6 +70,7 @@ export const USAGE = `npm run bench -- [flags]
   --skip-deployments        skip the deployments section
   --rounds N                rounds of the deployments section (default 3)
   --deployment-entries N    entries preloaded per deployment (default 10000)
+  --compare-build DIR       also run every real deployment from another build's dist/ (before/after in one run)
   --auth-calls N            calls per token kind in the auth-timing section (default 10000)
   --skip-auth-timing        skip the auth-timing section
   --json [PATH]             also write the results as JSON (no PATH or "-": stdout)
@@ -116,6 +119,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
       rounds: { type: "string" },
       "deployment-entries": { type: "string" },
       "auth-calls": { type: "string" },
+      "compare-build": { type: "string" },
       "skip-auth-timing": { type: "boolean", default: false },
       json: { type: "string" },
       "cpu-prof": { type: "string" },
@@ -161,6 +165,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
       values["deployment-entries"],
       quick ? 500 : 10_000,
     ),
+    compareBuild: values["compare-build"],
     authCalls: values["skip-auth-timing"]
       ? 0
       : int("--auth-calls", values["auth-calls"], quick ? 300 : 10_000),

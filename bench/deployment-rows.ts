@@ -1,7 +1,10 @@
+import { join } from "node:path";
 import type { HexclaveLaunch } from "./bench-options.js";
 import {
+  COMPARE_SUFFIX,
   DEPLOYMENTS,
   type DeploymentId,
+  deploymentOf,
   type RunningDeployment,
   startDeployment,
 } from "./deployments.js";
@@ -24,6 +27,12 @@ export interface DeploymentOptions {
   readonly entries: number;
   readonly preloadConcurrency: number;
   readonly launch: HexclaveLaunch;
+  /**
+   * Another build's `dist` directory: every real deployment also runs from it
+   * (key `<id>@compare`), in the same rounds — a change measured before and
+   * after in one run.
+   */
+  readonly compareBuild: string | undefined;
 }
 
 /**
@@ -42,7 +51,12 @@ export async function measureDeployments(
   options: DeploymentOptions,
   settings: Omit<RowSettings, "token" | "maxGenerators">,
 ): Promise<DeploymentsResult> {
-  const skipped: { deployment: DeploymentId; reason: string }[] = [];
+  const skipped: { deployment: string; reason: string }[] = [];
+  const keys = options.ids.flatMap((id) =>
+    options.compareBuild !== undefined && DEPLOYMENTS[id].kind === "hexclave"
+      ? [id, `${id}${COMPARE_SUFFIX}`]
+      : [id],
+  );
   let postgres: BenchPostgres | undefined;
   let postgresVersion: string | undefined;
   if (options.ids.some((id) => DEPLOYMENTS[id].needsPostgres)) {
@@ -51,39 +65,45 @@ export async function measureDeployments(
       postgres = await startBenchPostgres();
       postgresVersion = postgres.version;
     } catch (error) {
-      for (const id of options.ids.filter((i) => DEPLOYMENTS[i].needsPostgres)) {
-        skipped.push({ deployment: id, reason: (error as Error).message.split("\n")[0] ?? "" });
+      for (const key of keys.filter((k) => deploymentOf(k).def.needsPostgres)) {
+        skipped.push({ deployment: key, reason: (error as Error).message.split("\n")[0] ?? "" });
       }
     }
   }
   const running: RunningDeployment[] = [];
   const rows: RowResult[] = [];
-  const rssBytes: Partial<Record<DeploymentId, number>> = {};
+  const rssBytes: Record<string, number> = {};
   try {
     // The real servers first: the no-op answers with values as long as theirs.
-    const ordered = [...options.ids].sort(
-      (a, b) => Number(DEPLOYMENTS[a].kind === "noop") - Number(DEPLOYMENTS[b].kind === "noop"),
-    );
+    const noop = (key: string): number => Number(deploymentOf(key).def.kind === "noop");
+    const ordered = [...keys].sort((a, b) => noop(a) - noop(b));
     let sealedBytes = 345;
-    for (const id of ordered) {
-      if (skipped.some((s) => s.deployment === id)) continue;
-      process.stderr.write(`deployments: starting ${DEPLOYMENTS[id].label}\n`);
-      const d = await startDeployment(DEPLOYMENTS[id], {
-        entries: options.entries,
-        preloadConcurrency: options.preloadConcurrency,
-        sealedBytes,
-        launch: options.launch,
-        postgres,
-      });
+    for (const key of ordered) {
+      if (skipped.some((s) => s.deployment === key)) continue;
+      const { compare, label } = deploymentOf(key);
+      process.stderr.write(`deployments: starting ${label}\n`);
+      const d = await startDeployment(
+        key,
+        {
+          entries: options.entries,
+          preloadConcurrency: options.preloadConcurrency,
+          sealedBytes,
+          launch: options.launch,
+          postgres,
+        },
+        compare && options.compareBuild !== undefined
+          ? join(options.compareBuild, "src/cli/main.js")
+          : undefined,
+      );
       running.push(d);
-      if (DEPLOYMENTS[id].kind === "hexclave" && running.length === 1) {
+      if (d.def.kind === "hexclave" && running.length === 1) {
         const first = d.servers[0];
         if (first !== undefined) sealedBytes = await storedSealedBytes(first.caller, d.space);
       }
-      if (d.unavailable !== undefined) skipped.push({ deployment: id, reason: d.unavailable });
+      if (d.unavailable !== undefined) skipped.push({ deployment: key, reason: d.unavailable });
     }
-    const runnable = options.ids
-      .map((id) => running.find((r) => r.def.id === id))
+    const runnable = keys
+      .map((key) => running.find((r) => r.key === key))
       .filter((r): r is RunningDeployment => r !== undefined && r.unavailable === undefined);
     for (let round = 0; round < options.rounds; round++) {
       for (const [w, workload] of (["get", "set"] as const).entries()) {
@@ -97,7 +117,7 @@ export async function measureDeployments(
             {
               serverName: d.def.kind,
               servers: d.servers,
-              deployment: d.def.id,
+              deployment: d.key,
               workload,
               concurrency: DEPLOYMENT_CONCURRENCY,
               expect: { space: d.space, sealedBytes, opens: d.def.kind === "hexclave" },
@@ -105,7 +125,7 @@ export async function measureDeployments(
             },
           );
           process.stderr.write(
-            `round ${round + 1} ${row.row.padEnd(13)} ${d.def.label.padEnd(46)} ${row.status} ${Number.isFinite(row.opsPerSec) ? Math.round(row.opsPerSec) : "—"} ops/s ${row.problems.join("; ")}\n`,
+            `round ${round + 1} ${row.row.padEnd(13)} ${deploymentOf(d.key).label.padEnd(46)} ${row.status} ${Number.isFinite(row.opsPerSec) ? Math.round(row.opsPerSec) : "—"} ops/s ${row.problems.join("; ")}\n`,
           );
           rows.push({ ...row, round });
         }
@@ -113,13 +133,13 @@ export async function measureDeployments(
     }
     for (const d of running) {
       const rss = d.rssBytes();
-      if (rss !== undefined) rssBytes[d.def.id] = rss;
+      if (rss !== undefined) rssBytes[d.key] = rss;
     }
   } finally {
     await Promise.all(running.map((d) => d.stop()));
     await postgres?.close();
   }
-  return { ids: options.ids, rounds: options.rounds, rows, skipped, rssBytes, postgresVersion };
+  return { keys, rounds: options.rounds, rows, skipped, rssBytes, postgresVersion };
 }
 
 /** The deployments in a round's order: shifted by one each round. */
@@ -131,7 +151,8 @@ function rotate<T>(items: readonly T[], round: number): T[] {
 
 /** One deployment's rows for one workload, summarised over the rounds. */
 export interface DeploymentSummary {
-  readonly deployment: DeploymentId;
+  /** A deployment key: its id, or its id and "@compare". */
+  readonly deployment: string;
   readonly workload: Workload;
   /** Rounds whose row and baseline both succeeded. */
   readonly rounds: number;
@@ -157,8 +178,8 @@ export interface DeploymentSummary {
  */
 export function summarizeDeployments(result: DeploymentsResult): DeploymentSummary[] {
   const out: DeploymentSummary[] = [];
-  for (const id of result.ids) {
-    for (const workload of DEPLOYMENTS[id].workloads) {
+  for (const id of result.keys) {
+    for (const workload of deploymentOf(id).def.workloads) {
       const mine = result.rows.filter((r) => r.deployment === id && r.workload === workload);
       if (mine.length === 0) continue;
       const ok = mine.filter((r) => r.status === "ok");
@@ -213,7 +234,8 @@ export function median(values: readonly number[]): number {
 
 /**
  * `a`'s ops/s over `b`'s for one workload, round by round, and their median:
- * what turning something on costs (audit, metrics).
+ * what turning something on costs (audit, metrics), or what a change did
+ * (this build against `--compare-build`).
  *
  * @throws never; NaN if no round has both rows.
  * @example
@@ -221,11 +243,11 @@ export function median(values: readonly number[]): number {
  */
 export function pairedRatio(
   result: DeploymentsResult,
-  a: DeploymentId,
-  b: DeploymentId,
+  a: string,
+  b: string,
   workload: Workload,
 ): number {
-  const find = (id: DeploymentId, round: number | undefined): RowResult | undefined =>
+  const find = (id: string, round: number | undefined): RowResult | undefined =>
     result.rows.find(
       (r) =>
         r.deployment === id && r.workload === workload && r.round === round && r.status === "ok",

@@ -76,8 +76,26 @@ function def(
   return { id, label, kind, workloads, needsPostgres };
 }
 
+/** The suffix of a deployment run from the build given with `--compare-build`. */
+export const COMPARE_SUFFIX = "@compare";
+
+/**
+ * What a deployment key (an id, or an id with {@link COMPARE_SUFFIX}) names.
+ *
+ * @throws never for keys this module made.
+ * @example
+ * deploymentOf("sqlite@compare"); // { def: DEPLOYMENTS.sqlite, compare: true, label: "SQLite, 1 process [compare build]" }
+ */
+export function deploymentOf(key: string): { def: DeploymentDef; compare: boolean; label: string } {
+  const compare = key.endsWith(COMPARE_SUFFIX);
+  const def = DEPLOYMENTS[(compare ? key.slice(0, -COMPARE_SUFFIX.length) : key) as DeploymentId];
+  return { def, compare, label: compare ? `${def.label} [compare build]` : def.label };
+}
+
 /** A deployment up and preloaded, ready for rows. */
 export interface RunningDeployment {
+  /** Its id, or its id and {@link COMPARE_SUFFIX}. */
+  readonly key: string;
   readonly def: DeploymentDef;
   /** Generator i dials servers[i % length]. */
   readonly servers: readonly RowServer[];
@@ -111,10 +129,12 @@ export interface DeploymentContext {
  * const running = await startDeployment(DEPLOYMENTS.sqlite, context);
  */
 export async function startDeployment(
-  d: DeploymentDef,
+  key: string,
   context: DeploymentContext,
+  cliPath?: string,
 ): Promise<RunningDeployment> {
-  if (d.kind === "noop") return startNoopDeployment(d, context);
+  const d = deploymentOf(key).def;
+  if (d.kind === "noop") return startNoopDeployment(key, d, context);
   const processes: ServerProcess[] = [];
   const callers: RawCaller[] = [];
   const stop = async (): Promise<void> => {
@@ -125,7 +145,9 @@ export async function startDeployment(
     const masterKey = randomBytes(32).toString("base64");
     const adminToken = randomBytes(32).toString("base64url");
     const databaseUrl = d.needsPostgres
-      ? await (context.postgres as BenchPostgres).createDatabase(`bench_${d.id.replace(/-/g, "_")}`)
+      ? await (context.postgres as BenchPostgres).createDatabase(
+          `bench_${key.replace(/[^a-z0-9]/g, "_")}`,
+        )
       : undefined;
     const httpPort = d.id === "sqlite-metrics" ? await freePort() : undefined;
     const serveArgs = {
@@ -145,6 +167,7 @@ export async function startDeployment(
         await startHexclave({
           ...context.launch,
           serveArgs: [...context.launch.serveArgs, ...serveArgs],
+          cliPath,
           databaseUrl,
           masterKey,
           adminToken,
@@ -156,6 +179,7 @@ export async function startDeployment(
     for (const p of processes) callers.push(new RawCaller(p.address, store.token));
     const space = await preload(store, 0, context.entries, context.preloadConcurrency);
     return {
+      key,
       def: d,
       servers: processes.map((server, i) => ({ server, caller: callers[i] as RawCaller })),
       space,
@@ -174,6 +198,7 @@ export async function startDeployment(
 }
 
 async function startNoopDeployment(
+  key: string,
   d: DeploymentDef,
   context: DeploymentContext,
 ): Promise<RunningDeployment> {
@@ -183,6 +208,7 @@ async function startNoopDeployment(
   const salt = randomBytes(limits.storeSaltBytes);
   const keys = await deriveStoreKeys(generateSecret(), "bench", salt);
   return {
+    key,
     def: d,
     servers: [{ server, caller }],
     space: new KeySpace("bench", keys, Math.max(context.entries, 1)),

@@ -2,9 +2,10 @@ import type { AuthTiming, TimingView } from "./auth-timing.js";
 import {
   DEPLOYMENT_CONCURRENCY,
   DEPLOYMENT_CONNECTIONS,
+  pairedRatio,
   summarizeDeployments,
 } from "./deployment-rows.js";
-import { DEPLOYMENTS } from "./deployments.js";
+import { COMPARE_SUFFIX, deploymentOf } from "./deployments.js";
 import type {
   BenchReport,
   ClientCost,
@@ -124,7 +125,7 @@ function deploymentLines(d: DeploymentsResult): string[] {
     const rss = d.rssBytes[x.deployment];
     const ok = x.rounds > 0 || (x.deployment === "noop" && Number.isFinite(x.opsPerSec));
     return [
-      DEPLOYMENTS[x.deployment].label,
+      deploymentOf(x.deployment).label,
       x.workload === "get" ? "GetValue" : "SetValue",
       ok ? n(x.opsPerSec) : "FAILED",
       Number.isFinite(x.ratio.median) ? `${x.ratio.median.toFixed(2)}×` : "",
@@ -150,7 +151,16 @@ function deploymentLines(d: DeploymentsResult): string[] {
       [header, ...rows],
       [false, false, true, true, true, true, true, true, true, true, true, false],
     ),
-    ...d.skipped.map((x) => `  not run: ${DEPLOYMENTS[x.deployment].label}: ${x.reason}`),
+    ...d.skipped.map((x) => `  not run: ${deploymentOf(x.deployment).label}: ${x.reason}`),
+    ...d.keys
+      .filter((k) => k.endsWith(COMPARE_SUFFIX))
+      .flatMap((k) => {
+        const base = k.slice(0, -COMPARE_SUFFIX.length);
+        return deploymentOf(base).def.workloads.map((w) => {
+          const r = pairedRatio(d, base, k, w);
+          return `  this build ÷ compare build, ${deploymentOf(base).label}, ${w === "get" ? "GetValue" : "SetValue"}: ${Number.isFinite(r) ? `${r.toFixed(2)}×` : "n/a"} (median of per-round ratios)`;
+        });
+      }),
   ];
 }
 

@@ -1,6 +1,5 @@
 import type { AuthTiming } from "./auth-timing.js";
 import type { ColdReads } from "./cold-reads.js";
-import type { DeploymentId } from "./deployments.js";
 import type { Op } from "./request-bodies.js";
 import type { Saturated } from "./saturation.js";
 import type { LatencySummary } from "./stats.js";
@@ -90,13 +89,14 @@ export interface SizeResult {
 
 /** The deployments section: every deployment's rows, round by round. */
 export interface DeploymentsResult {
-  readonly ids: readonly DeploymentId[];
+  /** Deployment keys in report order: an id, or an id and "@compare" (--compare-build). */
+  readonly keys: readonly string[];
   readonly rounds: number;
   readonly rows: readonly RowResult[];
   /** Deployments that did not run, and why (no PostgreSQL, no metrics in this build). */
-  readonly skipped: readonly { readonly deployment: DeploymentId; readonly reason: string }[];
+  readonly skipped: readonly { readonly deployment: string; readonly reason: string }[];
   /** The largest VmRSS among each deployment's serving processes, after its rows. */
-  readonly rssBytes: Partial<Record<DeploymentId, number>>;
+  readonly rssBytes: Readonly<Record<string, number>>;
   readonly postgresVersion: string | undefined;
 }
 

@@ -64,6 +64,7 @@ async function main(): Promise<number> {
             {
               ids: options.deployments,
               rounds: options.rounds,
+              compareBuild: options.compareBuild,
               entries: options.deploymentEntries,
               preloadConcurrency: options.preloadConcurrency,
               launch: {

@@ -45,6 +45,8 @@ export interface HexclaveOptions {
   readonly nodeArgs?: readonly string[] | undefined;
   /** `HEXCLAVE_CACHE_MB`; undefined keeps the server's default. */
   readonly cacheMb?: number | undefined;
+  /** The built CLI to run; default this build's. Another build's, to compare the two in one run. */
+  readonly cliPath?: string | undefined;
   /** More `serve` flags, e.g. `["--workers", "2"]` or `["--audit", "off"]`. */
   readonly serveArgs?: readonly string[] | undefined;
   /** `postgres://…`; undefined: SQLite in the server's own temp data directory. */
@@ -72,7 +74,12 @@ export async function startHexclave(options: HexclaveOptions = {}): Promise<Hexc
   const server = await startNodeServer(
     "hexclave",
     dataDir,
-    [...(options.nodeArgs ?? []), CLI_PATH, "serve", ...(options.serveArgs ?? [])],
+    [
+      ...(options.nodeArgs ?? []),
+      options.cliPath ?? CLI_PATH,
+      "serve",
+      ...(options.serveArgs ?? []),
+    ],
     {
       HEXCLAVE_LISTEN: "127.0.0.1:0",
       HEXCLAVE_DATA_DIR: dataDir,
@@ -124,7 +131,8 @@ function startNodeServer(
   });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
-    if (process.env.BENCH_SERVER_STDERR === "1") process.stderr.write(chunk);
+    // HEXCLAVE_BENCH_SERVER_STDERR=1: pass the servers' stderr through, for debugging the bench.
+    if (process.env.HEXCLAVE_BENCH_SERVER_STDERR === "1") process.stderr.write(chunk);
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
