@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { DEPLOYMENT_IDS, type DeploymentId } from "./deployments.js";
 import { WORKLOADS, type Workload } from "./workloads.js";
 
 /** What one run does, resolved from flags and frozen. */
@@ -18,6 +19,18 @@ export interface BenchOptions {
   readonly clientCost: boolean;
   /** undefined: no JSON; "-": JSON on stdout (the table goes to stderr); else a file path. */
   readonly json: string | undefined;
+  /** Whether to run the main rows (every workload × concurrency, Hexclave vs the no-op). */
+  readonly main: boolean;
+  /** The deployments section: which deployments; empty skips it. */
+  readonly deployments: readonly DeploymentId[];
+  /** Rounds of the deployments section. */
+  readonly rounds: number;
+  /** Entries preloaded into each deployment's store. */
+  readonly deploymentEntries: number;
+  /** Another build's dist directory, run beside this one in the deployments section. */
+  readonly compareBuild: string | undefined;
+  /** Calls per token kind in the auth-timing section; 0 skips it. */
+  readonly authCalls: number;
   /** Directory for the real server's `node --cpu-prof` profiles. */
   readonly cpuProfDir: string | undefined;
   /** How the real server runs: extra `node` flags, and its entry cache size. */
@@ -30,6 +43,8 @@ export interface HexclaveLaunch {
   readonly nodeArgs: readonly string[];
   /** `HEXCLAVE_CACHE_MB`; undefined keeps the server's default. */
   readonly cacheMb: number | undefined;
+  /** More `hexclave serve` flags for every real server, e.g. `--audit off`. */
+  readonly serveArgs: readonly string[];
 }
 
 /** `--help` text. */
@@ -49,9 +64,19 @@ export const USAGE = `npm run bench -- [flags]
   --skip-large              measure the smaller store only
   --skip-sizes              skip the latency-vs-size section
   --skip-client-cost        skip the client-cost micro-benchmarks
+  --skip-main               skip the main rows (every workload × concurrency, Hexclave vs no-op)
+  --deployments LIST        deployments section, GetValue and SetValue @64 (default all):
+                            ${DEPLOYMENT_IDS.join(",")}
+  --skip-deployments        skip the deployments section
+  --rounds N                rounds of the deployments section (default 3)
+  --deployment-entries N    entries preloaded per deployment (default 10000)
+  --compare-build DIR       also run every real deployment from another build's dist/ (before/after in one run)
+  --auth-calls N            calls per token kind in the auth-timing section (default 10000)
+  --skip-auth-timing        skip the auth-timing section
   --json [PATH]             also write the results as JSON (no PATH or "-": stdout)
   --cpu-prof DIR            run the real server under node --cpu-prof, profiles in DIR
   --server-node-args=ARGS   node flags for the real server, space-separated (the = is needed: --server-node-args=--optimize-for-size)
+  --serve-args=ARGS         more hexclave serve flags for every real server, space-separated (--serve-args="--audit off")
   --cache-mb N              the real server's entry cache (HEXCLAVE_CACHE_MB; default: its own, 32)
   --help                    this text
 `;
@@ -88,10 +113,19 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
       "skip-large": { type: "boolean", default: false },
       "skip-sizes": { type: "boolean", default: false },
       "skip-client-cost": { type: "boolean", default: false },
+      "skip-main": { type: "boolean", default: false },
+      deployments: { type: "string" },
+      "skip-deployments": { type: "boolean", default: false },
+      rounds: { type: "string" },
+      "deployment-entries": { type: "string" },
+      "auth-calls": { type: "string" },
+      "compare-build": { type: "string" },
+      "skip-auth-timing": { type: "boolean", default: false },
       json: { type: "string" },
       "cpu-prof": { type: "string" },
       "server-node-args": { type: "string" },
       "cache-mb": { type: "string" },
+      "serve-args": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -119,10 +153,27 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
     preloadConcurrency: int("--preload-concurrency", values["preload-concurrency"], 64),
     sizes,
     clientCost: !values["skip-client-cost"],
+    main: !values["skip-main"],
+    deployments: values["skip-deployments"]
+      ? []
+      : list("--deployments", values.deployments, DEPLOYMENT_IDS.join(",")).map((d) =>
+          oneOf("--deployments", d, DEPLOYMENT_IDS),
+        ),
+    rounds: int("--rounds", values.rounds, quick ? 1 : 3),
+    deploymentEntries: int(
+      "--deployment-entries",
+      values["deployment-entries"],
+      quick ? 500 : 10_000,
+    ),
+    compareBuild: values["compare-build"],
+    authCalls: values["skip-auth-timing"]
+      ? 0
+      : int("--auth-calls", values["auth-calls"], quick ? 300 : 10_000),
     json: values.json,
     cpuProfDir: values["cpu-prof"],
     server: Object.freeze({
       nodeArgs: (values["server-node-args"] ?? "").split(" ").filter((a) => a !== ""),
+      serveArgs: (values["serve-args"] ?? "").split(" ").filter((a) => a !== ""),
       cacheMb:
         values["cache-mb"] === undefined ? undefined : whole("--cache-mb", values["cache-mb"]),
     }),

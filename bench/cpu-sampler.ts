@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /**
  * CPU time of processes from /proc (Linux): utime + stime, in clock ticks.
@@ -134,4 +134,34 @@ export function sampleMachine(): MachineSample {
 export function machinePercent(before: MachineSample, after: MachineSample): number {
   const seconds = (after.at - before.at) / 1000;
   return seconds > 0 ? ((after.busy - before.busy) / seconds) * 100 : Number.NaN;
+}
+
+/**
+ * The processes whose parent is `pid` (a cluster primary's workers, a
+ * postmaster's backends), from /proc.
+ *
+ * @throws never; [] if /proc cannot be read.
+ * @example
+ * childPids(primary.pid); // [4242, 4243]
+ */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return children;
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      // Field 4 (ppid) is the second after the command name, which may hold spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) children.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return children;
 }

@@ -1,4 +1,18 @@
-import type { BenchReport, ClientCost, RowResult, SizeResult } from "./results.js";
+import type { AuthTiming, TimingView } from "./auth-timing.js";
+import {
+  DEPLOYMENT_CONCURRENCY,
+  DEPLOYMENT_CONNECTIONS,
+  pairedRatio,
+  summarizeDeployments,
+} from "./deployment-rows.js";
+import { COMPARE_SUFFIX, deploymentOf } from "./deployments.js";
+import type {
+  BenchReport,
+  ClientCost,
+  DeploymentsResult,
+  RowResult,
+  SizeResult,
+} from "./results.js";
 import { targetChecks } from "./targets.js";
 
 /**
@@ -17,14 +31,15 @@ export function formatReport(report: BenchReport): string {
     `command: ${report.command}`,
     `preload: ${n(report.preload.entries)} entries through the SDK in ${report.preload.seconds.toFixed(1)} s (${n(report.preload.entries / Math.max(report.preload.seconds, 1e-9))}/s); sealed values ${report.preload.sealedBytes} B`,
     `rows: ${Number(s.durationMs) / 1000} s measured after ${Number(s.warmupMs) / 1000} s warm-up; load from h2load (≤ ${s.maxGenerators} processes per operation, one HTTP/2 connection each)`,
-    "",
-    ...rowTable(report.rows),
   ];
+  if (report.rows.length > 0) lines.push("", ...rowTable(report.rows));
   if (report.serverRssBytes !== undefined) {
     const noop =
       report.noopRssBytes === undefined ? "" : `; no-op baseline: ${mb(report.noopRssBytes)}`;
     lines.push(`server RSS after the rows: hexclave ${mb(report.serverRssBytes)}${noop}`);
   }
+  if (report.deployments !== undefined) lines.push("", ...deploymentLines(report.deployments));
+  if (report.authTiming !== undefined) lines.push("", ...authTimingLines(report.authTiming));
   if (report.clientCost !== undefined) lines.push("", ...clientCostLines(report.clientCost));
   if (report.sizes.length > 0) lines.push("", ...sizeLines(report.sizes));
   lines.push("", ...targetLines(report));
@@ -89,6 +104,118 @@ function notes(r: RowResult): string {
   }
   if (r.status !== "ok") parts.push(r.problems.slice(0, 2).join("; "));
   return parts.join("; ");
+}
+
+function deploymentLines(d: DeploymentsResult): string[] {
+  const header = [
+    "deployment",
+    "workload",
+    "ops/s",
+    "× noop",
+    "range",
+    "p50 ms",
+    "p99 ms",
+    "srv CPU",
+    "busiest loop",
+    "other CPU",
+    "RSS/process",
+    "notes",
+  ];
+  const rows = summarizeDeployments(d).map((x) => {
+    const rss = d.rssBytes[x.deployment];
+    const ok = x.rounds > 0 || (x.deployment === "noop" && Number.isFinite(x.opsPerSec));
+    return [
+      deploymentOf(x.deployment).label,
+      x.workload === "get" ? "GetValue" : "SetValue",
+      ok ? n(x.opsPerSec) : "FAILED",
+      Number.isFinite(x.ratio.median) ? `${x.ratio.median.toFixed(2)}×` : "",
+      Number.isFinite(x.ratio.min) && d.rounds > 1
+        ? `${x.ratio.min.toFixed(2)}–${x.ratio.max.toFixed(2)}`
+        : "",
+      ms(x.p50Ms),
+      ms(x.p99Ms),
+      pct(x.serverCpuPct),
+      pct(x.serverLoopPct),
+      pct(x.otherCpuPct),
+      rss === undefined ? "" : mb(rss),
+      x.failed > 0 ? `${x.failed} failed: ${x.problems.slice(0, 1).join("")}` : "",
+    ];
+  });
+  return [
+    `Deployments at concurrency ${DEPLOYMENT_CONCURRENCY} (${DEPLOYMENT_CONNECTIONS} connections × ${DEPLOYMENT_CONCURRENCY / DEPLOYMENT_CONNECTIONS} streams, each its own key), ${d.rounds} round${d.rounds === 1 ? "" : "s"} in rotating order;`,
+    "× noop: ops/s ÷ the one-process no-op's in the same round, median over rounds (range: lowest–highest); other columns: medians",
+    ...(d.postgresVersion === undefined
+      ? []
+      : [`PostgreSQL: ${d.postgresVersion}, on this machine`]),
+    ...align(
+      [header, ...rows],
+      [false, false, true, true, true, true, true, true, true, true, true, false],
+    ),
+    ...d.skipped.map((x) => `  not run: ${deploymentOf(x.deployment).label}: ${x.reason}`),
+    ...d.keys
+      .filter((k) => k.endsWith(COMPARE_SUFFIX))
+      .flatMap((k) => {
+        const base = k.slice(0, -COMPARE_SUFFIX.length);
+        return deploymentOf(base).def.workloads.map((w) => {
+          const r = pairedRatio(d, base, k, w);
+          return `  this build ÷ compare build, ${deploymentOf(base).label}, ${w === "get" ? "GetValue" : "SetValue"}: ${Number.isFinite(r) ? `${r.toFixed(2)}×` : "n/a"} (median of per-round ratios)`;
+        });
+      }),
+  ];
+}
+
+function authTimingLines(a: AuthTiming): string[] {
+  const view = (title: string, v: TimingView): string[] => [
+    `  ${title}${v.wrongOutcomes > 0 ? ` — ${v.wrongOutcomes} calls had the wrong outcome: FAILED` : ""}`,
+    ...align(
+      [
+        ["kind", "calls", "p10 µs", "p50 µs", "p90 µs", "p99 µs", "mean µs"],
+        ...v.distributions.map((x) => [
+          x.kind,
+          n(x.calls),
+          us(x.p10Us),
+          us(x.p50Us),
+          us(x.p90Us),
+          us(x.p99Us),
+          us(x.meanUs),
+        ]),
+      ],
+      [false, true, true, true, true, true, true],
+    ).map((l) => `    ${l}`),
+    ...align(
+      [
+        ["compared", "KS D", "KS p", "Δ median µs", "distinguishable (p < 0.01)"],
+        ...v.comparisons.map((c) => [
+          `${c.a} vs ${c.b}`,
+          c.ksD.toFixed(4),
+          c.ksP < 1e-4 ? c.ksP.toExponential(1) : c.ksP.toFixed(4),
+          us(c.medianDiffUs),
+          c.distinguishable ? "yes" : "no",
+        ]),
+      ],
+      [false, true, true, true, false],
+    ).map((l) => `    ${l}`),
+  ];
+  return [
+    `Token check timing: ${n(a.callsPerKind)} calls per kind, the three kinds interleaved call by call`,
+    ...view(
+      "over the wire: GetValue to hexclave serve (SQLite), one call at a time, client-side time to the trailers",
+      a.wire,
+    ),
+    ...view(
+      "in process: Authenticator.authenticate() alone over a real SQLite storage",
+      a.inProcess,
+    ),
+  ];
+}
+
+function us(value: number): string {
+  if (!Number.isFinite(value)) return "—";
+  return Math.abs(value) < 10
+    ? value.toFixed(2)
+    : Math.abs(value) < 100
+      ? value.toFixed(1)
+      : n(value);
 }
 
 function clientCostLines(c: ClientCost): string[] {
@@ -164,7 +291,7 @@ function sizeLines(sizes: readonly SizeResult[]): string[] {
 function targetLines(report: BenchReport): string[] {
   const checks = targetChecks(report);
   return [
-    "Targets (issue 4)",
+    "Targets",
     ...align(
       [
         ["target", "wanted", "measured", ""],

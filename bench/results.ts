@@ -1,3 +1,4 @@
+import type { AuthTiming } from "./auth-timing.js";
 import type { ColdReads } from "./cold-reads.js";
 import type { Op } from "./request-bodies.js";
 import type { Saturated } from "./saturation.js";
@@ -18,6 +19,10 @@ export interface RowResult {
   readonly workload: Workload;
   readonly concurrency: number;
   readonly server: ServerName;
+  /** The deployment measured (deployments section only), e.g. "sqlite --workers 2". */
+  readonly deployment?: string | undefined;
+  /** The round of the deployments section (0-based). */
+  readonly round?: number | undefined;
   /** "failed": a call was not OK, a response was malformed or missing, or the server was unhealthy after. */
   readonly status: "ok" | "failed" | "skipped";
   /** Why the row failed or was skipped. */
@@ -82,6 +87,19 @@ export interface SizeResult {
   readonly coldReads?: ColdReads | undefined;
 }
 
+/** The deployments section: every deployment's rows, round by round. */
+export interface DeploymentsResult {
+  /** Deployment keys in report order: an id, or an id and "@compare" (--compare-build). */
+  readonly keys: readonly string[];
+  readonly rounds: number;
+  readonly rows: readonly RowResult[];
+  /** Deployments that did not run, and why (no PostgreSQL, no metrics in this build). */
+  readonly skipped: readonly { readonly deployment: string; readonly reason: string }[];
+  /** The largest VmRSS among each deployment's serving processes, after its rows. */
+  readonly rssBytes: Readonly<Record<string, number>>;
+  readonly postgresVersion: string | undefined;
+}
+
 /** Everything one run measured. */
 export interface BenchReport {
   readonly command: string;
@@ -96,6 +114,8 @@ export interface BenchReport {
   readonly rows: readonly RowResult[];
   readonly clientCost: ClientCost | undefined;
   readonly sizes: readonly SizeResult[];
+  readonly deployments: DeploymentsResult | undefined;
+  readonly authTiming: AuthTiming | undefined;
   /** Server VmRSS after the main rows. */
   readonly serverRssBytes: number | undefined;
   /** The no-op baseline's VmRSS after the main rows: what grpc-js alone holds. */

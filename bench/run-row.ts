@@ -38,11 +38,23 @@ export interface RowSettings {
   readonly maxGenerators: number;
 }
 
+/** A server (or a `--workers` group behind one address) and the checking client that dials it. */
+export interface RowServer {
+  readonly server: ServerProcess;
+  readonly caller: RawCaller;
+}
+
 /** One row to run. */
 export interface RowSpec {
   readonly serverName: ServerName;
-  readonly server: ServerProcess;
-  readonly caller: RawCaller;
+  /**
+   * Where the load goes: generator i dials `servers[i % length]` (several
+   * servers on one database: each gets its share of the connections, and
+   * the row's ops/s is their sum).
+   */
+  readonly servers: readonly RowServer[];
+  /** The deployment the row measured, for rows of the deployments section. */
+  readonly deployment?: string;
   readonly workload: Workload;
   readonly concurrency: number;
   readonly expect: ExpectedShape;
@@ -69,8 +81,9 @@ export async function runRow(settings: RowSettings, spec: RowSpec): Promise<RowR
 
   const problems: string[] = [];
   const responseBytes: number[] = [];
-  for (const body of bodies) {
-    const checked = await checkCall(spec, body);
+  const target = (i: number): RowServer => spec.servers[i % spec.servers.length] as RowServer;
+  for (const [i, body] of bodies.entries()) {
+    const checked = await checkCall(target(i).caller, spec.expect, body);
     if (typeof checked === "string") problems.push(`before: ${checked}`);
     else responseBytes.push(checked);
   }
@@ -98,7 +111,7 @@ export async function runRow(settings: RowSettings, spec: RowSpec): Promise<RowR
   const startUs = (performance.timeOrigin + performance.now()) * 1000;
   const gens = bodies.map((body, i) =>
     spawnH2load(settings.h2load as string, {
-      address: spec.server.address,
+      address: target(i).server.address,
       path: body.path,
       bodyFile: (files[i] as { body: string }).body,
       streams: (plans[i] as { streams: number }).streams,
@@ -107,7 +120,14 @@ export async function runRow(settings: RowSettings, spec: RowSpec): Promise<RowR
       logFile: (files[i] as { log: string }).log,
     }),
   );
-  const pids = [spec.server.pid, ...gens.map((g) => g.pid)];
+  // Every process of the servers (a --workers primary too), then the generators.
+  const serving = spec.servers.map((s) => s.server.servingPids());
+  const serverPids = spec.servers.flatMap((s, i) => {
+    const workers = serving[i] as number[];
+    return workers.includes(s.server.pid) ? workers : [s.server.pid, ...workers];
+  });
+  const loopPids = new Set(serving.flat());
+  const pids = [...serverPids, ...gens.map((g) => g.pid)];
   const [before, after] = await Promise.all([
     sampleAt(pids, settings.warmupMs),
     sampleAt(pids, settings.warmupMs + settings.durationMs),
@@ -127,11 +147,13 @@ export async function runRow(settings: RowSettings, spec: RowSpec): Promise<RowR
     files.flatMap((f) => [rm(f.body, { force: true }), rm(f.log, { force: true })]),
   );
 
-  if (!spec.server.alive()) problems.push("after: the server process exited");
-  else if (!(await spec.caller.healthy())) problems.push("after: health check not SERVING");
-  else {
-    const again = await checkCall(spec, bodies[0] as RequestBody);
-    if (typeof again === "string") problems.push(`after: ${again}`);
+  for (const [i, { server, caller }] of spec.servers.entries()) {
+    if (!server.alive()) problems.push(`after: server ${i} exited`);
+    else if (!(await caller.healthy())) problems.push(`after: server ${i} not SERVING`);
+    else {
+      const again = await checkCall(caller, spec.expect, bodies[i % bodies.length] as RequestBody);
+      if (typeof again === "string") problems.push(`after: ${again}`);
+    }
   }
 
   const all = [...samplesByOp.values()].flat();
@@ -140,18 +162,25 @@ export async function runRow(settings: RowSettings, spec: RowSpec): Promise<RowR
     [...samplesByOp].map(([op, samples]) => [op, summarize(samples, windowStart, windowEnd)]),
   );
   if (total.requests === 0) problems.push("no call completed in the measured window");
-  const server = cpuPercent(before.processes[0] as CpuSample, after.processes[0] as CpuSample);
-  const generatorPercents = before.processes
-    .slice(1)
-    .map((b, i) => cpuPercent(b, after.processes[i + 1] as CpuSample).process ?? 0);
+  const percents = before.processes.map((b, i) => cpuPercent(b, after.processes[i] as CpuSample));
+  const serverPercents = percents.slice(0, serverPids.length);
+  const serverCpuPct = serverPercents.reduce((a, p) => a + (p.process ?? 0), 0);
+  // The busiest event loop among the processes that serve: the first to run out of CPU.
+  const serverLoopPct = Math.max(
+    0,
+    ...serverPercents
+      .filter((_, i) => loopPids.has(serverPids[i] as number))
+      .map((p) => p.mainThread ?? 0),
+  );
+  const generatorPercents = percents.slice(serverPids.length).map((p) => p.process ?? 0);
   const generatorCpuPct = generatorPercents.reduce((a, b) => a + b, 0);
   const otherCpuPct = Math.max(
     0,
-    machinePercent(before.machine, after.machine) - (server.process ?? 0) - generatorCpuPct,
+    machinePercent(before.machine, after.machine) - serverCpuPct - generatorCpuPct,
   );
   const cpu = {
-    serverPercent: server.process ?? 0,
-    serverLoopPercent: server.mainThread ?? 0,
+    serverPercent: serverCpuPct,
+    serverLoopPercent: serverLoopPct,
     generatorPercents,
     otherPercent: otherCpuPct,
   };
@@ -160,6 +189,7 @@ export async function runRow(settings: RowSettings, spec: RowSpec): Promise<RowR
     workload: spec.workload,
     concurrency: spec.concurrency,
     server: spec.serverName,
+    deployment: spec.deployment,
     status: problems.length === 0 ? "ok" : "failed",
     problems,
     opsPerSec: total.opsPerSec,
@@ -181,10 +211,14 @@ export async function runRow(settings: RowSettings, spec: RowSpec): Promise<RowR
 }
 
 /** One checked call: the response's byte length, or what went wrong. */
-async function checkCall(spec: RowSpec, body: RequestBody): Promise<number | string> {
+async function checkCall(
+  caller: RawCaller,
+  expect: ExpectedShape,
+  body: RequestBody,
+): Promise<number | string> {
   try {
-    const response = await spec.caller.call(body.path, body.message);
-    return responseProblem(body, response, spec.expect) ?? response.length;
+    const response = await caller.call(body.path, body.message);
+    return responseProblem(body, response, expect) ?? response.length;
   } catch (error) {
     return (error as Error).message;
   }
@@ -238,6 +272,7 @@ function emptyRow(
     workload: base.spec.workload,
     concurrency: base.spec.concurrency,
     server: base.spec.serverName,
+    deployment: base.spec.deployment,
     status,
     problems,
     opsPerSec: Number.NaN,

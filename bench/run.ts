@@ -5,9 +5,11 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { measureAuthTiming } from "./auth-timing.js";
 import { type BenchOptions, parseBenchOptions, USAGE } from "./bench-options.js";
 import { measureClientCost } from "./client-cost.js";
 import { residentBytes } from "./cpu-sampler.js";
+import { measureDeployments } from "./deployment-rows.js";
 import { findH2load } from "./h2load-runner.js";
 import { createBenchStore, preload } from "./preload.js";
 import { RawCaller } from "./raw-caller.js";
@@ -47,7 +49,36 @@ async function main(): Promise<number> {
       durationMs: options.durationMs,
       maxGenerators: options.maxGenerators,
     };
-    const main = await mainRows(options, settings);
+    const main = options.main
+      ? await mainRows(options, settings)
+      : {
+          rows: [],
+          preload: { entries: 0, seconds: 0, sealedBytes: 0 },
+          serverRssBytes: undefined,
+          noopRssBytes: undefined,
+        };
+    const deployments =
+      options.deployments.length === 0
+        ? undefined
+        : await measureDeployments(
+            {
+              ids: options.deployments,
+              rounds: options.rounds,
+              compareBuild: options.compareBuild,
+              entries: options.deploymentEntries,
+              preloadConcurrency: options.preloadConcurrency,
+              launch: {
+                ...options.server,
+                nodeArgs: [
+                  ...options.server.nodeArgs,
+                  ...(options.cpuProfDir === undefined
+                    ? []
+                    : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`]),
+                ],
+              },
+            },
+            settings,
+          );
     let clientCost: BenchReport["clientCost"];
     if (options.clientCost) {
       process.stderr.write("client cost: micro-benchmarks\n");
@@ -57,6 +88,8 @@ async function main(): Promise<number> {
           : { sealOps: 20_000, scrypt: 5, pbkdf2: 5 },
       );
     }
+    const authTiming =
+      options.authCalls > 0 ? await measureAuthTiming(options.authCalls) : undefined;
     const sizes =
       options.sizes.length === 0
         ? []
@@ -74,6 +107,8 @@ async function main(): Promise<number> {
       rows: main.rows,
       clientCost,
       sizes,
+      deployments,
+      authTiming,
       serverRssBytes: main.serverRssBytes,
       noopRssBytes: main.noopRssBytes,
       totalSeconds: (performance.now() - started) / 1000,
@@ -87,10 +122,14 @@ async function main(): Promise<number> {
       process.stdout.write(text);
       if (options.json !== undefined) await writeFile(options.json, json);
     }
-    const failed = [...report.rows, ...sizes.flatMap((s) => s.rows)].filter(
-      (r) => r.status === "failed",
-    );
-    return failed.length === 0 ? 0 : 1;
+    const failed = [
+      ...report.rows,
+      ...sizes.flatMap((s) => s.rows),
+      ...(deployments?.rows ?? []),
+    ].filter((r) => r.status === "failed");
+    const wrongAuth =
+      (authTiming?.wire.wrongOutcomes ?? 0) + (authTiming?.inProcess.wrongOutcomes ?? 0);
+    return failed.length === 0 && wrongAuth === 0 ? 0 : 1;
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
@@ -114,6 +153,7 @@ async function mainRows(
         : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`]),
     ],
     cacheMb: options.server.cacheMb,
+    serveArgs: options.server.serveArgs,
   });
   let noop: ServerProcess | undefined;
   const callers: RawCaller[] = [];
@@ -151,8 +191,7 @@ async function mainRows(
             { ...settings, token: store.token },
             {
               serverName: s.name,
-              server: s.server,
-              caller: s.caller,
+              servers: [{ server: s.server, caller: s.caller }],
               workload,
               concurrency,
               expect: { space, sealedBytes, opens: s.opens },

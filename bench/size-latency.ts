@@ -22,7 +22,7 @@ const COLD_READS = 2000;
  *
  * @throws Error if the server cannot start or a preload write fails.
  * @example
- * const sizes = await measureSizes([10_000, 1_000_000], settings, 64, { nodeArgs: [], cacheMb: undefined });
+ * const sizes = await measureSizes([10_000, 1_000_000], settings, 64, { nodeArgs: [], cacheMb: undefined, serveArgs: [] });
  */
 export async function measureSizes(
   sizes: readonly number[],
@@ -50,8 +50,7 @@ export async function measureSizes(
             { ...settings, token: store.token },
             {
               serverName: "hexclave",
-              server,
-              caller,
+              servers: [{ server, caller }],
               workload: "get",
               concurrency,
               expect,

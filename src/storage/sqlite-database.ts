@@ -16,6 +16,31 @@ import type { Database } from "./schema.js";
 /** Prepared statements kept per connection; query shapes are few, IN-lists add some. */
 const STATEMENT_CACHE_SIZE = 512;
 
+/** How long a statement waits for another process's lock before it fails SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Pauses between attempts to take the write lock while another process holds
+ * it (a `--workers` group shares the file), in ms, the last one repeated.
+ * SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 … 100 ms between
+ * attempts: a commit holds the lock for a millisecond or two, so two workers
+ * that both write all the time (every call's audit record) spent most of their
+ * time asleep, the lock free. Polling takes the lock within a fraction of a
+ * millisecond of its release; each failed attempt costs a few µs.
+ */
+const LOCK_POLL_MS = [0.02, 0.05, 0.1, 0.15, 0.2] as const;
+
+/**
+ * While another process has been seen writing (this connection had to wait
+ * for the lock in the last CONTENTION_MEMORY_MS), each transaction first
+ * gives way this long, in ms — longer than the longest poll pause, so a
+ * process polling for the lock gets it: without the pause the writer that
+ * just committed takes the lock again before the poller's next attempt,
+ * round after round.
+ */
+const YIELD_MS = 0.25;
+const CONTENTION_MEMORY_MS = 1000;
+
 /**
  * Opens the embedded SQLite database the way the vault's promises need it:
  * WAL so readers never wait on the writer, `synchronous=FULL` so a commit is
@@ -36,7 +61,7 @@ export function openSqlite(
   raw.pragma("synchronous = FULL");
   raw.pragma("secure_delete = ON");
   raw.pragma("foreign_keys = ON");
-  raw.pragma("busy_timeout = 5000");
+  raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   if (raw.pragma("journal_mode", { simple: true }) !== "wal") {
     raw.close();
     throw new Error(`SQLite at ${path} could not switch to WAL mode`);
@@ -103,16 +128,43 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+const BEGIN_IMMEDIATE = CompiledQuery.raw("begin immediate");
+
 class ImmediateSqliteDriver extends SqliteDriver {
   readonly #raw: BetterSqlite3.Database;
+  /** When this connection last had to wait for another process's write lock. */
+  #contendedAt = Number.NEGATIVE_INFINITY;
 
   constructor(config: SqliteDialectConfig, raw: BetterSqlite3.Database) {
     super(config);
     this.#raw = raw;
   }
 
+  /**
+   * Takes the write lock, polling while another process holds it (see
+   * LOCK_POLL_MS) for up to BUSY_TIMEOUT_MS, then fails SQLITE_BUSY as
+   * SQLite's busy handler would. The pauses block this thread, as SQLite's
+   * own sleeps did: write transactions run on the writer thread.
+   */
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+    const started = performance.now();
+    if (started - this.#contendedAt < CONTENTION_MEMORY_MS) pause(YIELD_MS);
+    this.#raw.pragma("busy_timeout = 0");
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await connection.executeQuery(BEGIN_IMMEDIATE);
+          return;
+        } catch (error) {
+          const busy = String((error as { code?: unknown }).code).startsWith("SQLITE_BUSY");
+          if (!busy || performance.now() - started >= BUSY_TIMEOUT_MS) throw error;
+          this.#contendedAt = performance.now();
+          pause(LOCK_POLL_MS[Math.min(attempt, LOCK_POLL_MS.length - 1)] as number);
+        }
+      }
+    } finally {
+      this.#raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   /**
@@ -123,4 +175,11 @@ class ImmediateSqliteDriver extends SqliteDriver {
   override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     if (this.#raw.inTransaction) await super.rollbackTransaction(connection);
   }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks this thread for `ms` (fractions allowed). */
+function pause(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
 }
