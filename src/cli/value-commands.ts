@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { decodeStrictUtf8 } from "../crypto/strict-utf8.js";
 import { CliError, printData } from "./cli-output.js";
 import { connectionOptions } from "./client-options.js";
 import { parseDuration } from "./duration.js";
@@ -17,8 +18,6 @@ type Flags = {
 const SECRET_HELP =
   "\nThe secret comes from HEXCLAVE_SECRET only (never a flag, so it stays out of shell history);\n" +
   "during a rotation, HEXCLAVE_PREVIOUS_SECRET names the old one.";
-
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * `hexclave set|get|delete <store> <key>`: read and write single values for
@@ -96,7 +95,7 @@ function getCommand(): Command {
         throw new CliError(`no value under key ${JSON.stringify(key)} in store "${storeId}"`);
       }
       const bytes = Buffer.from(entry.value);
-      const text = utf8OrUndefined(bytes);
+      const text = decodeStrictUtf8(bytes);
       if (flags.json === true) {
         printData(
           true,
@@ -153,18 +152,10 @@ async function readStdinValue(): Promise<string | Uint8Array> {
   let end = input.length;
   if (input[end - 1] === 0x0a) end -= input[end - 2] === 0x0d ? 2 : 1;
   const body = input.subarray(0, end);
-  const text = utf8OrUndefined(body);
+  const text = decodeStrictUtf8(body);
   if (text !== undefined) {
     input.fill(0);
     return text;
   }
   return body;
-}
-
-function utf8OrUndefined(bytes: Uint8Array): string | undefined {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
 }

@@ -2,6 +2,7 @@ import type { KeyRef } from "../../gen/hexclave/v1/types.js";
 import { computeKeyId } from "../crypto/key-id.js";
 import { envelopeFingerprint, type OpenedValue, open } from "../crypto/open.js";
 import type { StoreKeys } from "../crypto/store-keys.js";
+import { decodeStrictUtf8 } from "../crypto/strict-utf8.js";
 import { DecryptionError, HexclaveError } from "./hexclave-error.js";
 import type { Entry } from "./vault-rpc.js";
 
@@ -107,17 +108,15 @@ export function decodeValue(opened: OpenedValue, as: ValueAs): string | Uint8Arr
   try {
     if (as === "bytes") return new Uint8Array(value);
     if (opened.kind === "text") return value.toString("utf8");
-    try {
-      return strictUtf8.decode(value);
-    } catch {
+    const text = decodeStrictUtf8(value);
+    if (text === undefined) {
       throw new HexclaveError(
         "INVALID_ARGUMENT",
         'this value was stored as bytes that are not UTF-8 text: read it with { as: "bytes" }',
       );
     }
+    return text;
   } finally {
     value.fill(0);
   }
 }
-
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -13,6 +13,7 @@ import {
   paddedLength,
   TAG_LENGTH,
 } from "./format-v1.js";
+import { decodeStrictUtf8 } from "./strict-utf8.js";
 
 /**
  * The plaintext inside an envelope: kind ‖ u64be written-at ‖ u16be name length ‖ name ‖
@@ -36,9 +37,6 @@ export interface DecodedFrame {
 }
 
 const MAX_WRITTEN_AT = BigInt(MAX_WRITTEN_AT_MS);
-
-// fatal: malformed UTF-8 is a bad frame, not U+FFFD; ignoreBOM: keep a leading U+FEFF as data.
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Builds a padded frame. Inputs must already be validated (see seal): `writtenAt` an integer
@@ -110,12 +108,9 @@ export function decodeFrame(frame: Buffer): DecodedFrame | undefined {
   // isUtf8 checks natively without building a string: decoding the value just to check it
   // would leave an unzeroable copy of the secret in the heap.
   if (kindByte === KIND_TEXT && !isUtf8(value)) return undefined;
-  let keyName: string;
-  try {
-    keyName = utf8.decode(nameBytes);
-  } catch {
-    return undefined;
-  }
+  // Malformed UTF-8 in a key name is a bad frame.
+  const keyName = decodeStrictUtf8(nameBytes);
+  if (keyName === undefined) return undefined;
   return {
     kind: kindByte === KIND_TEXT ? "text" : "bytes",
     writtenAt: Number(writtenAt),
