@@ -1,3 +1,5 @@
+import { DECRYPTION_FAILED_MESSAGE } from "../crypto/crypto-error.js";
+
 /**
  * Every error the client raises has one of these stable codes. Branch on
  * `err.code`, not on `instanceof`: two copies of the package in one program
@@ -129,13 +131,13 @@ export class UnknownSecretError extends HexclaveError {
 }
 
 /**
- * The one message for every failure to open a value, whatever step failed.
+ * The one message for every failure to open a value, whatever step failed
+ * (defined once, beside the sealing code that throws it).
  *
  * @example
  * if (err.message === DECRYPTION_FAILED_MESSAGE) alertSecurityTeam();
  */
-export const DECRYPTION_FAILED_MESSAGE =
-  "The value could not be opened: it was not sealed under this secret for this key and store, or it was altered.";
+export { DECRYPTION_FAILED_MESSAGE };
 
 /**
  * A value could not be opened: it was altered, moved from another key or
