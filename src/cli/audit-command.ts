@@ -9,6 +9,7 @@ import {
   databaseMasterKeys,
   databaseOptions,
 } from "./database-options.js";
+import { parseDuration } from "./duration.js";
 import { progressLine } from "./progress.js";
 
 /**
@@ -173,17 +174,12 @@ function methodPath(name: string): string {
 }
 
 function parseTime(text: string, flag: string): number {
-  const ago = /^(\d+)(s|m|h|d)$/.exec(text);
-  if (ago !== null) {
-    const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-      ago[2] as "s" | "m" | "h" | "d"
-    ];
-    return Date.now() - Number(ago[1]) * unit;
-  }
+  // A duration ago (1h, 7d: the same grammar as --ttl), or an ISO 8601 time.
+  if (/^\d+[smhd]$/.test(text)) return Date.now() - parseDuration(text, flag);
   const at = Date.parse(text);
   if (Number.isNaN(at))
     throw new CliError(
-      `${flag} must be an ISO 8601 time or a duration like 1h or 7d, got "${text}"`,
+      `${flag} must be an ISO 8601 time or a duration like 1h or 7d, got "${text.slice(0, 40)}"`,
     );
   return at;
 }
