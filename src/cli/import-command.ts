@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import type { DataVaultStore } from "../client/data-vault-store.js";
+import { forEachBounded } from "../client/for-each-bounded.js";
 import type { HexclaveError } from "../client/hexclave-error.js";
 import { CliError, printData } from "./cli-output.js";
 import { connectionOptions } from "./client-options.js";
@@ -75,17 +76,23 @@ export function importCommand(): Command {
         entries.length,
       );
       const counts: Record<Outcome, number> = { imported: 0, existed: 0, expired: 0 };
+      let failedAt: ImportedEntry | undefined;
       await withStore(flags, storeId, (store) =>
         forEachBounded(entries, concurrency, async (entry) => {
-          counts[await importOne(store, secret, entry, flags.overwrite === true)] += 1;
+          try {
+            counts[await importOne(store, secret, entry, flags.overwrite === true)] += 1;
+          } catch (error) {
+            failedAt ??= entry;
+            throw error;
+          }
           progress.update(counts.imported + counts.existed + counts.expired);
-        }).catch((failure: { entry: ImportedEntry; error: unknown }) => {
+        }).catch((error: unknown) => {
           progress.done();
-          const e = failure.error as Partial<HexclaveError>;
+          const e = error as Partial<HexclaveError>;
           const done = counts.imported + counts.existed + counts.expired;
           throw new CliError(
-            `${e.code === undefined ? "" : `${e.code}: `}${e.message ?? String(failure.error)} ` +
-              `(at line ${failure.entry.line}; ${done} of ${entries.length} entries were dealt with and stay; ` +
+            `${e.code === undefined ? "" : `${e.code}: `}${e.message ?? String(error)} ` +
+              `(at line ${failedAt?.line}; ${done} of ${entries.length} entries were dealt with and stay; ` +
               `run the same import again to finish${flags.overwrite === true ? "" : ": entries that exist now are skipped"})`,
           );
         }),
@@ -130,31 +137,6 @@ async function importOne(
     if (e.code === "INVALID_ARGUMENT" && e.metadata?.field === "expire_time") return "expired";
     throw error;
   }
-}
-
-/**
- * Runs `work` over `items`, `limit` at once. On the first failure no new item
- * starts; it rejects with that item and error once the running ones settle.
- */
-async function forEachBounded<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { entry: T; error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (error) {
-        failure ??= { entry: item, error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure;
 }
 
 async function readInput(file: string): Promise<string> {

@@ -4,6 +4,7 @@ import { open } from "../crypto/open.js";
 import { seal } from "../crypto/seal.js";
 import type { StoreKeys } from "../crypto/store-keys.js";
 import type { RotateSecretOptions, RotationResult } from "./client-options.js";
+import { forEachBounded } from "./for-each-bounded.js";
 import { HexclaveError, UnknownSecretError } from "./hexclave-error.js";
 import type { StoreContext } from "./store-context.js";
 import { toHexclaveError } from "./to-hexclave-error.js";
@@ -210,32 +211,6 @@ class EntryMover {
   #newRef(keyName: string): KeyRef {
     return { keyId: computeKeyId(this.#to, keyName), secretFingerprint: this.#to.fingerprint };
   }
-}
-
-/**
- * Runs `work` over `items` with at most `limit` at once. On the first failure
- * no new item starts, and it rejects only once the running ones have settled,
- * so nothing is written after the rotation has reported failure.
- */
-async function forEachBounded<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure.error;
 }
 
 function assertNothingLeftElsewhere(
