@@ -150,7 +150,25 @@ function notFound(
  */
 export function reflectionHandler(index: ReflectionIndex) {
   return (call: ServerDuplexStream<ReflectionRequest, ReflectionResponse>): void => {
-    call.on("data", (request: ReflectionRequest) => call.write(index.answer(request)));
+    // A deadline that passed before the handler ran (an expired grpc-timeout, or a long wait
+    // under load) gets its status now, as the call pipeline's calls do: answering requests of
+    // a call grpc-js has already ended left the stream open without trailers.
+    const deadline = Number(call.getDeadline());
+    if (Date.now() >= deadline) {
+      call.emit("error", {
+        code: status.DEADLINE_EXCEEDED,
+        details:
+          "the call's deadline had passed before the server could start it: raise the client's timeout",
+      });
+      return;
+    }
+    let open = true;
+    call.on("cancelled", () => {
+      open = false;
+    });
+    call.on("data", (request: ReflectionRequest) => {
+      if (open) call.write(index.answer(request));
+    });
     call.on("end", () => call.end());
     call.on("error", () => call.end());
   };
