@@ -26,7 +26,5 @@ export const CLI_PATH = join(REPO_ROOT, "dist", "src", "cli", "main.js");
 export const DASHBOARD_JSON = join(REPO_ROOT, "docs", "grafana", "hexclave-dashboard.json");
 /** The Prometheus alerting rules, as an operator loads them. */
 export const ALERT_RULES = join(REPO_ROOT, "docs", "alerts", "hexclave-alerts.yml");
-/** The operator's guide, whose `promql` blocks are checked too. */
-export const OPERATIONS_DOC = join(REPO_ROOT, "docs", "operations.md");
 /** The picture of the dashboard the renderer writes. */
 export const DASHBOARD_PICTURE = join(REPO_ROOT, "docs", "images", "hexclave-dashboard.png");
