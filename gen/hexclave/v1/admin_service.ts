@@ -88,7 +88,7 @@ export interface CreateTokenRequest {
   grants: StoreGrant[];
   /**
    * The token stops working this long after it is created (refused as
-   * UNAUTHENTICATED, reason TOKEN_EXPIRED). At least a minute, at most 10
+   * UNAUTHENTICATED, reason TOKEN_EXPIRED). At least a second, at most 10
    * years; unset: it never expires.
    */
   ttl?: Duration | undefined;

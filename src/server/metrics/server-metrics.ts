@@ -126,7 +126,7 @@ export function serverMetrics(sources: MetricsSources): ServerMetrics {
   });
   new Gauge({
     name: "hexclave_database_waiting_clients",
-    help: "Queries waiting for a PostgreSQL pool connection; absent on SQLite.",
+    help: "Queries waiting for a PostgreSQL pool connection; always 0 on SQLite.",
     registers: [registry],
     collect() {
       const pool = sources.storage()?.stats().pool;
