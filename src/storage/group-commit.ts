@@ -20,7 +20,34 @@ export interface GroupCommitOptions {
 }
 
 /** Runs `work` in one write transaction; durable once it resolves. */
-export type RunTransaction = <T>(work: (tx: WriteTransaction) => Promise<T>) => Promise<T>;
+export type RunTransaction = <T>(
+  work: (tx: WriteTransaction) => Promise<T>,
+  durability: BatchDurability,
+) => Promise<T>;
+
+/**
+ * How a batch's commit must reach the disk. "flush": the commit returns once
+ * it is on the disk (fsync), as every acknowledged write needs. "records": the
+ * batch holds only records of calls that changed nothing (reads' audit
+ * records, last-use times); its commit is in the database, safe from a crash
+ * of the server process, when it returns, and reaches the disk with the next
+ * flushed commit or the database's own background flush. docs/audit.md,
+ * "Durability of read records".
+ */
+export type BatchDurability = "flush" | "records";
+
+/** Commands that record what was done without changing any entry, store or token. */
+const RECORD_COMMANDS: ReadonlySet<WriteCommand["kind"]> = new Set(["appendAudit", "touchTokens"]);
+
+/**
+ * The durability a batch needs: relaxed only when every command in it is a record.
+ *
+ * @example
+ * durabilityOf([{ kind: "appendAudit", records }]); // "records"
+ */
+export function durabilityOf(commands: readonly WriteCommand[]): BatchDurability {
+  return commands.every((c) => RECORD_COMMANDS.has(c.kind)) ? "records" : "flush";
+}
 
 /** What a driver failure means, as the adapter classifies it. */
 export interface Failure {
@@ -182,7 +209,10 @@ export class GroupCommit {
     for (let attempt = 0; ; attempt += 1) {
       try {
         const began = performance.now();
-        const result = await this.#run((tx) => runWriteBatch(tx, commands, this.#context));
+        const result = await this.#run(
+          (tx) => runWriteBatch(tx, commands, this.#context),
+          durabilityOf(commands),
+        );
         result.committed();
         this.#onBatch?.({ commands: commands.length, commitMs: performance.now() - began });
         this.#report("ok", undefined);

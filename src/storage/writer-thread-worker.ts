@@ -4,7 +4,7 @@ import { AuditChain } from "../vault/audit-chain.js";
 import { DataKeyRing } from "../vault/data-key-ring.js";
 import type { StorageCondition, WriteBatchReport } from "../vault/storage-port.js";
 import type { WriteCommand } from "../vault/write-commands.js";
-import { GroupCommit, type GroupCommitOptions } from "./group-commit.js";
+import { type BatchDurability, GroupCommit, type GroupCommitOptions } from "./group-commit.js";
 import { HotReads } from "./kysely-reads.js";
 import { KyselyTransaction } from "./kysely-transaction.js";
 import { HEARTBEAT_MS, heartbeat, type ServerIdentity } from "./server-registry.js";
@@ -49,8 +49,20 @@ const report = (next: StorageCondition, cause: unknown): void => {
     cause: cause === undefined ? undefined : serializeError(cause),
   });
 };
+// Batches of records only (reads' audit records) commit without an fsync: in WAL mode that
+// is synchronous=NORMAL, safe from a crash of this process, on the disk with the next FULL
+// commit or checkpoint (docs/audit.md, "Durability of read records"). Every other batch: FULL.
+let synchronous: BatchDurability = "flush";
 const writes = new GroupCommit(
-  (work) => db.transaction().execute((tx) => work(new KyselyTransaction(tx, hot, dialect))),
+  async (work, durability) => {
+    if (durability !== synchronous) {
+      await sql
+        .raw(`pragma synchronous = ${durability === "flush" ? "FULL" : "NORMAL"}`)
+        .execute(db);
+      synchronous = durability;
+    }
+    return db.transaction().execute((tx) => work(new KyselyTransaction(tx, hot, dialect)));
+  },
   { keys, audit: new AuditChain(data.masterKeys[0] as Uint8Array, data.server.id) },
   sqliteFailure,
   report,

@@ -7,6 +7,7 @@ import type { Kysely } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generateDataKey, masterKeyId, wrapDataKey } from "../../src/crypto/at-rest.js";
 import {
+  type BatchDurability,
   GroupCommit,
   type GroupCommitOptions,
   type RunTransaction,
@@ -19,9 +20,10 @@ import { openSqliteKysely } from "../../src/storage/sqlite-database.js";
 import { sqliteFailure } from "../../src/storage/sqlite-failures.js";
 import { SQLITE_COLUMN_TYPES } from "../../src/storage/sqlite-storage.js";
 import { AuditChain } from "../../src/vault/audit-chain.js";
+import type { AuditRecord } from "../../src/vault/audit-record.js";
 import { DataKeyRing } from "../../src/vault/data-key-ring.js";
 import { isVaultError, type VaultError } from "../../src/vault/vault-error.js";
-import type { SetValueCommand } from "../../src/vault/write-commands.js";
+import type { AppendAuditCommand, SetValueCommand } from "../../src/vault/write-commands.js";
 import { openDataFile } from "../support/sqlite-files.js";
 
 /**
@@ -39,6 +41,7 @@ let transactions: number;
 let storeUid: Buffer;
 let keys: DataKeyRing;
 let gate: Promise<void> | undefined;
+let durabilities: BatchDurability[];
 
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "hexclave-group-"));
@@ -67,6 +70,7 @@ beforeEach(async () => {
   observer = openDataFile(dataDir, { readonly: true });
   transactions = 0;
   gate = undefined;
+  durabilities = [];
 });
 
 afterEach(async () => {
@@ -78,8 +82,9 @@ afterEach(async () => {
 function groupCommit(options: GroupCommitOptions = {}): GroupCommit {
   const hot = new HotReads(db);
   const dialect = { lockTokensForBootstrap: async () => {} };
-  const run: RunTransaction = async (work) => {
+  const run: RunTransaction = async (work, durability) => {
     transactions += 1;
+    durabilities.push(durability);
     if (gate !== undefined) await gate;
     return db.transaction().execute((tx) => work(new KyselyTransaction(tx, hot, dialect)));
   };
@@ -115,7 +120,35 @@ function rowCount(): number {
   return observer.prepare("select count(*) from entries").pluck().get() as number;
 }
 
+function readRecord(): AppendAuditCommand {
+  const record: AuditRecord = {
+    at: Date.now(),
+    requestId: "r1",
+    tokenId: null,
+    method: "/hexclave.v1.VaultService/GetValue",
+    storeId: STORE,
+    keyIdPrefix: null,
+    code: 0,
+    reason: "OK",
+    peer: "127.0.0.1:1",
+    clientIdentity: null,
+  };
+  return { kind: "appendAudit", records: [record] };
+}
+
 describe("group commit", () => {
+  it("an acknowledged write is never committed without a flush: only batches of read records skip it", async () => {
+    const writes = groupCommit();
+    // Reads' records alone may commit without waiting for the disk…
+    await Promise.all([writes.submit(readRecord()), writes.submit(readRecord())]);
+    // …but a write in the batch makes the whole batch wait for the flush, records included.
+    const keyId = randomBytes(32);
+    await Promise.all([writes.submit(readRecord()), writes.submit(setValue(keyId))]);
+    await writes.submit(setValue());
+    expect(durabilities).toEqual(["records", "flush", "flush"]);
+    expect(committed(keyId)).toBe(true);
+  });
+
   it("writes submitted together share one transaction, and each settles only after it committed", async () => {
     const writes = groupCommit();
     const visibleAtAck: boolean[] = [];
