@@ -11,7 +11,9 @@ import {
   signInRaw,
   startDashboardServer,
 } from "../support/dashboard-browser.js";
+import { rawClients } from "../support/grpc-clients.js";
 import { makeTestCertificates } from "../support/test-certificates.js";
+import { createStore, createToken } from "../support/vault-fixtures.js";
 
 /**
  * Threats: a script on the page, or a network observer, steals the session;
@@ -136,9 +138,21 @@ describe("the dashboard session cookie", () => {
   });
 
   it("refuses a token that is not an admin's, as the gRPC admin calls do", async () => {
-    const answer = await signInAnswer(t.base, "hxk_0000000000000000_not-a-token");
-    expect(answer.status).toBe(401);
-    expect(answer.headers["set-cookie"]).toBeUndefined();
+    const unknown = await signInAnswer(t.base, "hxk_0000000000000000_not-a-token");
+    expect(unknown.status).toBe(401);
+    expect(unknown.headers["set-cookie"]).toBeUndefined();
+    const c = rawClients(t.address);
+    try {
+      await createStore(c, t.adminToken, "scoped-only");
+      const scoped = await createToken(c, t.adminToken, [
+        { storeId: "scoped-only", read: true, write: true },
+      ]);
+      const answer = await signInAnswer(t.base, scoped.secret);
+      expect(answer.status).toBe(403);
+      expect(answer.headers["set-cookie"]).toBeUndefined();
+    } finally {
+      c.close();
+    }
   });
 });
 

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { gzipSync } from "node:zlib";
 import type { HttpRoute } from "../http/http-routes.js";
 import { DASHBOARD_ICON } from "./assets/dashboard-icon.js";
 import { DASHBOARD_SCRIPT } from "./assets/dashboard-script.js";
@@ -27,21 +26,6 @@ export const DASHBOARD_ASSETS = Object.freeze({
   script: asset("dashboard.js", "text/javascript; charset=utf-8", DASHBOARD_SCRIPT),
   icon: asset("icon.svg", "image/svg+xml", DASHBOARD_ICON),
 });
-
-/**
- * The bundle's size, raw and gzipped, in bytes (docs/dashboard.md quotes it;
- * a test keeps it under its budget).
- *
- * @example
- * bundleSize(); // { raw: 9000, gzip: 3000 }
- */
-export function bundleSize(): { readonly raw: number; readonly gzip: number } {
-  const bodies = Object.values(DASHBOARD_ASSETS).map((a) => a.body);
-  return {
-    raw: bodies.reduce((n, b) => n + b.length, 0),
-    gzip: bodies.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0),
-  };
-}
 
 /**
  * Routes serving the assets: public (the sign-in page needs them), cached
