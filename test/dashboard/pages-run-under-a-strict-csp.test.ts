@@ -3,7 +3,9 @@ import type { AddressInfo } from "node:net";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  csrfOf,
   type DashboardServer,
+  formHeaders,
   launchChromium,
   rawRequest,
   signIn,
@@ -69,6 +71,40 @@ describe("dashboard pages run under a strict CSP", () => {
     expect(answer.body).not.toMatch(/\son[a-z]+\s*=/i);
     expect(answer.body).not.toMatch(/\sstyle\s*=/i);
     expect(answer.body).not.toMatch(/<style/i);
+  });
+
+  it("escapes what admins typed: a store description or token name cannot add markup", async () => {
+    const attack = `<img src=x onerror="alert(1)">'"`;
+    const stores = await rawRequest(`${t.base}/dashboard/stores`, { headers: { cookie } });
+    const made = await rawRequest(`${t.base}/dashboard/stores`, {
+      method: "POST",
+      headers: { ...formHeaders(t.base), cookie },
+      body: new URLSearchParams({
+        csrf: csrfOf(stores.body),
+        storeId: "escaped",
+        description: attack,
+      }).toString(),
+    });
+    expect(made.status).toBe(303);
+    const token = await rawRequest(`${t.base}/dashboard/tokens`, {
+      method: "POST",
+      headers: { ...formHeaders(t.base), cookie },
+      body: new URLSearchParams({
+        csrf: csrfOf(stores.body),
+        name: attack,
+        access: "stores",
+        grant: "escaped:read",
+      }).toString(),
+    });
+    expect(token.status).toBe(200);
+    for (const path of ["/dashboard/stores", "/dashboard/tokens", "/dashboard/activity"]) {
+      const page = await rawRequest(`${t.base}${path}`, { headers: { cookie } });
+      expect(page.body, path).not.toContain("<img");
+      expect(page.body, path).not.toMatch(/onerror="/);
+    }
+    expect(
+      (await rawRequest(`${t.base}/dashboard/stores`, { headers: { cookie } })).body,
+    ).toContain("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&quot;");
   });
 
   describe("in a real browser", () => {
