@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import type { ServiceError } from "@grpc/grpc-js";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSecret, HexclaveClient } from "../../src/client/index.js";
@@ -12,6 +13,7 @@ import {
   startDashboardServer,
   watchPage,
 } from "../support/dashboard-browser.js";
+import { bearer, call, rawClients } from "../support/grpc-clients.js";
 
 /**
  * The dashboard end to end in a real Chromium against a real server: an
@@ -62,7 +64,31 @@ describe("the dashboard in a browser", () => {
   let token = "";
   const secret = generateSecret();
 
+  it("shows a refused input next to its field, with the message a gRPC call gets", async () => {
+    const bad = "Not A Store Id!";
+    const c = rawClients(t.address);
+    let grpcMessage = "";
+    try {
+      await call(
+        c.admin,
+        c.admin.createStore,
+        { storeId: bad, description: "" },
+        bearer(t.adminToken),
+      ).catch((error: ServiceError) => {
+        grpcMessage = error.details;
+      });
+    } finally {
+      c.close();
+    }
+    expect(grpcMessage).not.toBe("");
+    await page.getByLabel("Store id").fill(bad);
+    await page.getByRole("button", { name: "Create store" }).click();
+    await expect.poll(() => page.locator("#store-id-error").textContent()).toBe(grpcMessage);
+    expect(await page.getByLabel("Store id").getAttribute("aria-invalid")).toBe("true");
+  });
+
   it("creates a store and shows how to use it", async () => {
+    await page.getByLabel("Store id").fill("");
     await page.getByLabel("Store id").fill(storeId);
     await page.getByLabel("Description (optional)").fill("GitHub, Slack, Notion");
     await page.getByRole("button", { name: "Create store" }).click();
