@@ -10,6 +10,7 @@ import { openVault, type Vault } from "../vault/vault.js";
 import { auditSink } from "./audit-sink.js";
 import { callLog } from "./call-log.js";
 import type { CallObserver } from "./call-record.js";
+import { dashboardRoutes } from "./dashboard/dashboard-routes.js";
 import { ADMIN_TOKEN_FILE, ensureFirstAdminToken } from "./first-admin-token.js";
 import { routeGrpcJsLog } from "./grpc-js-log.js";
 import { type GrpcListener, listenGrpc } from "./grpc-listener.js";
@@ -187,6 +188,29 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       requestId,
       inGroup: options.workerOf !== undefined,
       probes: { health, condition: () => storage?.condition, recoverable: () => recoverable },
+      // The dashboard (--dashboard): docs/dashboard.md.
+      routes:
+        config.dashboard && metrics !== undefined
+          ? dashboardRoutes({
+              vault: () => vault,
+              storage: () => storage,
+              auditor: () => auditor,
+              registry: metrics.registry,
+              log,
+              server: {
+                health,
+                condition: () => storage?.condition,
+                storageKind: config.databaseUrl === undefined ? "sqlite" : "postgres",
+                grpcAddress: dialAddress(listener.boundAddress),
+                tls: tls !== undefined,
+                audit: config.audit,
+                serverId: identity.id,
+                groupId: identity.groupId,
+                inGroup: options.workerOf !== undefined,
+                startedAt: Date.now(),
+              },
+            })
+          : [],
     });
     storage = await openStorage({
       dataDir: config.dataDir,

@@ -107,4 +107,7 @@ export class FoldedReads implements StorageReads {
   auditPrefixBefore(before: number) {
     return this.#inner.auditPrefixBefore(before);
   }
+  findDashboardSession(idHash: Buffer) {
+    return this.#inner.findDashboardSession(idHash);
+  }
 }

@@ -34,5 +34,6 @@ export function guardedReads(
     listAuditChains: () => reads.listAuditChains().catch(fail),
     readAuditChain: (id, after, limit) => reads.readAuditChain(id, after, limit).catch(fail),
     auditPrefixBefore: (before) => reads.auditPrefixBefore(before).catch(fail),
+    findDashboardSession: (idHash) => reads.findDashboardSession(idHash).catch(fail),
   };
 }

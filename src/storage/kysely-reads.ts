@@ -3,6 +3,7 @@ import type { ChainedAuditRecord } from "../vault/audit-chain.js";
 import type {
   AuditCheckpoint,
   AuditQuery,
+  DashboardSessionRow,
   EntryListQuery,
   EntryRow,
   ExpiredBacklog,
@@ -254,6 +255,22 @@ export class KyselyReads implements StorageReads {
         out.push({ chainId: last.chain_id, seq: Number(last.seq), hash: row.hash });
     }
     return out;
+  }
+
+  async findDashboardSession(idHash: Buffer): Promise<DashboardSessionRow | undefined> {
+    const row = await this.db
+      .selectFrom("dashboard_sessions")
+      .selectAll()
+      .where("id_hash", "=", idHash)
+      .executeTakeFirst();
+    return row === undefined
+      ? undefined
+      : {
+          idHash: row.id_hash,
+          sealedToken: row.sealed_token,
+          createdAt: Number(row.created_at),
+          expiresAt: Number(row.expires_at),
+        };
   }
 }
 

@@ -3,6 +3,7 @@ import type { ChainedAuditRecord } from "../vault/audit-chain.js";
 import type {
   AuditCheckpoint,
   CountDelta,
+  DashboardSessionRow,
   EntryDelete,
   EntryPut,
   EntryRow,
@@ -309,6 +310,27 @@ export class KyselyTransaction extends KyselyReads implements WriteTransaction {
       )
       .execute();
     return Number(result.numDeletedRows);
+  }
+
+  async insertDashboardSession(row: DashboardSessionRow, now: number): Promise<void> {
+    await this.#tx.deleteFrom("dashboard_sessions").where("expires_at", "<=", now).execute();
+    await this.#tx
+      .insertInto("dashboard_sessions")
+      .values({
+        id_hash: row.idHash,
+        sealed_token: row.sealedToken,
+        created_at: row.createdAt,
+        expires_at: row.expiresAt,
+      })
+      .execute();
+  }
+
+  async deleteDashboardSession(idHash: Buffer): Promise<boolean> {
+    const result = await this.#tx
+      .deleteFrom("dashboard_sessions")
+      .where("id_hash", "=", idHash)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   }
 
   async appendAudit(records: readonly ChainedAuditRecord[]): Promise<void> {

@@ -155,10 +155,30 @@ export function migrationProvider(types: ColumnTypes): MigrationProvider {
     },
   };
 
+  // Dashboard sessions: shared by every server on the database, so a sign-in on
+  // one process works on the others and a sign-out ends it on all of them.
+  const dashboardSessions: Migration = {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("dashboard_sessions")
+        .addColumn("id_hash", bytes, (c) => c.primaryKey())
+        .addColumn("sealed_token", bytes, (c) => c.notNull())
+        .addColumn("created_at", bigint, (c) => c.notNull())
+        .addColumn("expires_at", bigint, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("dashboard_sessions_expiry")
+        .on("dashboard_sessions")
+        .column("expires_at")
+        .execute();
+    },
+  };
+
   const migrations: Record<string, Migration> = {
     "0001_initial": initial,
     "0002_store_versions": storeVersions,
     "0003_expiry_servers_audit": expiryServersAudit,
+    "0004_dashboard_sessions": dashboardSessions,
   };
   return { getMigrations: async () => migrations };
 }

@@ -12,6 +12,7 @@ export interface Database {
   servers: ServersTable;
   audit_log: AuditLogTable;
   audit_checkpoints: AuditCheckpointsTable;
+  dashboard_sessions: DashboardSessionsTable;
 }
 
 export interface StoresTable {
@@ -107,4 +108,14 @@ export interface AuditCheckpointsTable {
   pruned_at: number;
   /** HMAC under the audit key over (chain_id, seq, hash, pruned_at): only the server can move it. */
   mac: Buffer;
+}
+
+/** Dashboard sign-ins (src/server/dashboard/dashboard-sessions.ts); deleted on sign-out. */
+export interface DashboardSessionsTable {
+  /** SHA-256 of the session id the browser holds in its cookie; never the id itself. */
+  id_hash: Buffer;
+  /** The admin token behind the session, sealed under a key derived from the session id. */
+  sealed_token: Buffer;
+  created_at: number;
+  expires_at: number;
 }

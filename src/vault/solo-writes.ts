@@ -100,6 +100,11 @@ export async function runSoloCommand(
       );
     case "pruneAudit":
       return done(await tx.pruneAudit(command.checkpoint));
+    case "startDashboardSession":
+      await tx.insertDashboardSession(command.row, Date.now());
+      return done(undefined);
+    case "endDashboardSession":
+      return done(await tx.deleteDashboardSession(command.idHash));
     default:
       throw new Error(`${command.kind} is not a solo command`);
   }

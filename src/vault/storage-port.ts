@@ -70,6 +70,22 @@ export interface TokenRow {
   readonly expiresAt: number | null;
 }
 
+/**
+ * A dashboard session as stored (src/server/dashboard/dashboard-sessions.ts):
+ * only a hash of the session id the browser holds, and the admin token it was
+ * opened with sealed under a key derived from that id — so the database alone
+ * can neither resume a session nor recover the token.
+ */
+export interface DashboardSessionRow {
+  /** SHA-256 of the session id. */
+  readonly idHash: Buffer;
+  /** The admin token, AES-256-GCM-sealed under a key only the session id gives. */
+  readonly sealedToken: Buffer;
+  readonly createdAt: number;
+  /** The session ends then, whatever else happens. */
+  readonly expiresAt: number;
+}
+
 /** Which entries to list, in key id order. */
 export interface EntryListQuery {
   /** Only entries under these fingerprints; empty means all. */
@@ -186,6 +202,8 @@ export interface StorageReads {
   readAuditChain(chainId: string, afterSeq: number, limit: number): Promise<ChainedAuditRecord[]>;
   /** Up to `limit` records of each chain older than `before`, for retention: chain ids and last seq. */
   auditPrefixBefore(before: number): Promise<{ chainId: string; seq: number; hash: Buffer }[]>;
+  /** The dashboard session with this id hash, expired or not; undefined once ended. */
+  findDashboardSession(idHash: Buffer): Promise<DashboardSessionRow | undefined>;
 }
 
 /**
@@ -243,6 +261,10 @@ export interface WriteTransaction extends StorageReads {
   appendAudit(records: readonly ChainedAuditRecord[]): Promise<void>;
   /** Deletes a chain's records up to `checkpoint.seq` and records where it now starts. */
   pruneAudit(checkpoint: AuditCheckpoint): Promise<number>;
+  /** Stores a new dashboard session, and deletes every session that expired by `now`. */
+  insertDashboardSession(row: DashboardSessionRow, now: number): Promise<void>;
+  /** Ends a dashboard session. @returns whether it existed. */
+  deleteDashboardSession(idHash: Buffer): Promise<boolean>;
 }
 
 /** The state of the database as the server must report it. */

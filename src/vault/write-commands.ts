@@ -1,6 +1,12 @@
 import type { ValidKeyRef } from "./assertions.js";
 import type { AuditRecord } from "./audit-record.js";
-import type { AuditCheckpoint, SecretRow, StoreRow, TokenRow } from "./storage-port.js";
+import type {
+  AuditCheckpoint,
+  DashboardSessionRow,
+  SecretRow,
+  StoreRow,
+  TokenRow,
+} from "./storage-port.js";
 
 /**
  * Every write the vault makes, as plain data. A command carries everything
@@ -23,7 +29,9 @@ export type WriteCommand =
   | TouchTokensCommand
   | RewrapStoreKeyCommand
   | AppendAuditCommand
-  | PruneAuditCommand;
+  | PruneAuditCommand
+  | StartDashboardSessionCommand
+  | EndDashboardSessionCommand;
 
 /** Writes one entry, removing it under previous key ids; registers the secret if allowed. */
 export interface SetValueCommand {
@@ -155,6 +163,22 @@ export interface PruneAuditCommand {
   readonly checkpoint: AuditCheckpoint;
 }
 
+/** Opens a dashboard session (sign-in); sessions that have expired are deleted with it. */
+export interface StartDashboardSessionCommand {
+  readonly kind: "startDashboardSession";
+  readonly row: DashboardSessionRow;
+  /** The sign-in's audit record: written in the same transaction. */
+  readonly audit?: AuditRecord | undefined;
+}
+
+/** Ends a dashboard session (sign-out, or its token no longer works). */
+export interface EndDashboardSessionCommand {
+  readonly kind: "endDashboardSession";
+  readonly idHash: Buffer;
+  /** The sign-out's audit record: written in the same transaction. */
+  readonly audit?: AuditRecord | undefined;
+}
+
 /** What each command resolves with: what the caller's thread must know or update after commit. */
 export interface WriteResults {
   setValue: {
@@ -182,6 +206,8 @@ export interface WriteResults {
   rewrapStoreKey: boolean;
   appendAudit: undefined;
   pruneAudit: number;
+  startDashboardSession: undefined;
+  endDashboardSession: boolean;
 }
 
 /** The result type of a command. */
@@ -203,4 +229,6 @@ export const SOLO_COMMANDS: ReadonlySet<WriteCommand["kind"]> = new Set([
   "revokeToken",
   "rewrapStoreKey",
   "pruneAudit",
+  "startDashboardSession",
+  "endDashboardSession",
 ]);

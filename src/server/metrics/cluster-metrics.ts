@@ -1,6 +1,7 @@
 import cluster from "node:cluster";
 import { randomUUID } from "node:crypto";
 import { AggregatorRegistry, type Registry } from "prom-client";
+import { serveClusterGather } from "./cluster-gather.js";
 
 /** What a worker asks its leader, and the answer. */
 const REQUEST = "hexclave:cluster-metrics";
@@ -24,6 +25,8 @@ interface MetricsReply {
  * if (cluster.isPrimary) serveClusterMetrics();
  */
 export function serveClusterMetrics(): void {
+  // The dashboard's Activity charts gather the workers' histories through the leader too.
+  serveClusterGather();
   const aggregator = new AggregatorRegistry();
   cluster.on("message", (worker, message: { type?: unknown; id?: unknown }) => {
     if (message?.type !== REQUEST || typeof message.id !== "string") return;
