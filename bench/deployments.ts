@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { generateSecret } from "../src/client/index.js";
 import { deriveStoreKeys } from "../src/crypto/store-keys.js";
 import { limits } from "../src/vault/limits.js";
 import type { HexclaveLaunch } from "./bench-options.js";
 import { residentBytes } from "./cpu-sampler.js";
+import { freePort } from "./free-port.js";
 import { KeySpace } from "./key-space.js";
 import type { BenchPostgres } from "./postgres-cluster.js";
 import { createBenchStore, preload } from "./preload.js";
@@ -243,16 +243,4 @@ async function metricsMissing(url: string): Promise<string | undefined> {
   } catch {
     return "nothing answers /metrics on --http-listen: metrics are not in this build yet";
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

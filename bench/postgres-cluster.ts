@@ -2,12 +2,12 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { appendFile, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 import { childPids } from "./cpu-sampler.js";
+import { freePort } from "./free-port.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -100,7 +100,7 @@ synchronous_commit = on
 full_page_writes = on
 `,
     );
-    const port = await freePort();
+    const port = await freePort(HOST);
     await run(
       "pg_ctl",
       ["-D", dataDir, "-l", logFile, "-o", `-p ${port}`, "-w", "-t", "60", "start"],
@@ -160,16 +160,4 @@ async function osUser(name: string): Promise<{ uid: number; gid: number }> {
     execFileAsync("id", ["-g", name]),
   ]);
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePort } from "../../bench/free-port.js";
 import { rawClients } from "../support/grpc-clients.js";
 import { checkHealth, Serving, watchHealth } from "../support/health-watch.js";
 import { type PostgresCluster, startPostgresCluster } from "../support/postgres-cluster.js";
@@ -167,15 +167,3 @@ describeWithPostgres(
   },
   { ownCluster: true },
 );
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}

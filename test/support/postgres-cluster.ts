@@ -11,9 +11,9 @@ import {
   stat,
   writeFile,
 } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../bench/free-port.js";
 import {
   findPostgresBinaries,
   type PostgresBinaries,
@@ -138,7 +138,7 @@ export async function startPostgresCluster(
     };
     // A free port can be taken between finding it and binding it: try another.
     for (let attempt = 1; ; attempt++) {
-      port = await freePort();
+      port = await freePort(HOST);
       try {
         await serve();
         break;
@@ -248,16 +248,4 @@ async function pgCtlStart(
     const log = existsSync(logFile) ? (await readFile(logFile)).subarray(logged).toString() : "";
     throw new Error(`PostgreSQL did not start on port ${port}:\n${log.trim()}`, { cause: err });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { freePort } from "../../bench/free-port.js";
 
 /** One series of an instant query: its labels and its value. */
 export interface InstantSeries {
@@ -200,18 +200,5 @@ function ready(child: ChildProcess, exited: Promise<void>): Promise<void> {
       if (line.includes("Server is ready to receive web requests")) resolve();
     });
     void exited.then(() => reject(new Error(`prometheus exited before it was ready:\n${output}`)));
-  });
-}
-
-/** A port nobody listens on now (the OS picks it; Prometheus binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }
