@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   csrfOf,
   type DashboardServer,
+  describeWithChromium,
   formHeaders,
   launchChromium,
   rawRequest,
@@ -111,12 +112,13 @@ describe("cross-site requests to the dashboard are refused", () => {
     expect(answer.headers["set-cookie"]).toBeUndefined();
   });
 
-  describe("in a real browser", () => {
+  describeWithChromium("in a real browser", () => {
     let browser: Browser;
     let evil: Server;
     let evilBase: string;
     const storeId = "made-by-evil";
 
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: describeWithChromium opens a describe of its own
     beforeAll(async () => {
       browser = await launchChromium();
       // The attacker's page: another site (localhost vs 127.0.0.1), posting a form at the dashboard on load.
@@ -130,6 +132,7 @@ describe("cross-site requests to the dashboard are refused", () => {
       evilBase = `http://localhost:${(evil.address() as AddressInfo).port}`;
     });
 
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: describeWithChromium opens a describe of its own
     afterAll(async () => {
       await browser?.close();
       await new Promise((resolve) => evil?.close(resolve));

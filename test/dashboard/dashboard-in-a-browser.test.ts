@@ -3,10 +3,11 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import type { ServiceError } from "@grpc/grpc-js";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { generateSecret, HexclaveClient } from "../../src/client/index.js";
 import {
   type DashboardServer,
+  describeWithChromium,
   launchChromium,
   rawRequest,
   signIn,
@@ -27,7 +28,7 @@ import { bearer, call, rawClients } from "../support/grpc-clients.js";
 const IMAGES = fileURLToPath(new URL("../../docs/images/", import.meta.url));
 const PAGES = ["stores", "tokens", "activity", "health"] as const;
 
-describe("the dashboard in a browser", () => {
+describeWithChromium("the dashboard in a browser", () => {
   let t: DashboardServer;
   let browser: Browser;
   let context: BrowserContext;

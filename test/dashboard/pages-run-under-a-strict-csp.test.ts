@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   csrfOf,
   type DashboardServer,
+  describeWithChromium,
   formHeaders,
   launchChromium,
   rawRequest,
@@ -107,11 +108,12 @@ describe("dashboard pages run under a strict CSP", () => {
     ).toContain("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&quot;");
   });
 
-  describe("in a real browser", () => {
+  describeWithChromium("in a real browser", () => {
     let browser: Browser;
     let framer: Server;
     let framerBase: string;
 
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: describeWithChromium opens a describe of its own
     beforeAll(async () => {
       browser = await launchChromium();
       framer = createServer((_req, res) => {
@@ -122,6 +124,7 @@ describe("dashboard pages run under a strict CSP", () => {
       framerBase = `http://localhost:${(framer.address() as AddressInfo).port}`;
     });
 
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: describeWithChromium opens a describe of its own
     afterAll(async () => {
       await browser?.close();
       await new Promise((resolve) => framer?.close(resolve));

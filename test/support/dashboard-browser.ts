@@ -1,10 +1,33 @@
+import { existsSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { type Browser, chromium, type Page, type Response } from "playwright-core";
+import { describe } from "vitest";
 import { startTestServer, type TestServer } from "./test-server.js";
 
 /** Chromium from apt (.ci/run installs it); playwright-core downloads no browser. */
 export const CHROMIUM_PATH = process.env.HEXCLAVE_CHROMIUM ?? "/usr/bin/chromium";
+
+/**
+ * Runs a suite that drives Chromium, or skips it loudly when there is no
+ * Chromium at CHROMIUM_PATH (a developer machine without `apt-get install
+ * chromium`). In CI (CI=1 or HEXCLAVE_REQUIRE_BROWSER=1) nothing is skipped:
+ * the suite runs and fails for want of a browser.
+ *
+ * @example
+ * describeWithChromium("the dashboard in a browser", () => { … });
+ */
+export function describeWithChromium(name: string, fn: () => void): void {
+  const required = process.env.CI !== undefined || process.env.HEXCLAVE_REQUIRE_BROWSER === "1";
+  if (required || existsSync(CHROMIUM_PATH)) {
+    describe(name, fn);
+    return;
+  }
+  console.warn(
+    `SKIPPED "${name}": no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set HEXCLAVE_CHROMIUM)`,
+  );
+  describe.skip(`${name} (skipped: no Chromium)`, fn);
+}
 
 /**
  * A headless Chromium for the dashboard tests.
