@@ -1,4 +1,5 @@
 import { createHash, randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
+import type { TokenRow } from "./storage-port.js";
 
 /** Every Hexclave access token starts with this, so scanners can spot leaked ones. */
 export const TOKEN_PREFIX = "hxk_";
@@ -82,4 +83,24 @@ export function bootstrapTokenId(token: string): string {
     p: 1,
     maxmem: 64 * 1024 * 1024,
   }).toString("hex");
+}
+
+/**
+ * A token's row as it is first stored: never used, not revoked, created now
+ * unless told otherwise.
+ *
+ * @example
+ * const row = freshTokenRow({ id, name: "ci", secretHash, admin: true, grants: [] });
+ */
+export function freshTokenRow(
+  fields: Pick<TokenRow, "id" | "name" | "secretHash" | "admin" | "grants"> &
+    Partial<Pick<TokenRow, "createdAt" | "expiresAt">>,
+): TokenRow {
+  return {
+    createdAt: Date.now(),
+    expiresAt: null,
+    ...fields,
+    lastUsedAt: null,
+    revokedAt: null,
+  };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { generateDataKey, masterKeyId, wrapDataKey } from "../crypto/at-rest.js";
-import { isTokenId, newAccessToken } from "./access-token.js";
+import { freshTokenRow, isTokenId, newAccessToken } from "./access-token.js";
 import { assertStoreId, assertText, assertUint64InRange } from "./assertions.js";
 import type { Audited } from "./audit-record.js";
 import type { Authenticator } from "./authenticator.js";
@@ -156,17 +156,15 @@ export class AdminPlane {
     const now = Date.now();
     const expiresAt = expiryOf({ ttl: input.ttl }, now, TOKEN_EXPIRY);
     const made = newAccessToken();
-    const row = {
+    const row = freshTokenRow({
       id: made.id,
       name,
       secretHash: made.secretHash,
       admin: input.admin,
       grants,
       createdAt: now,
-      lastUsedAt: null,
-      revokedAt: null,
       expiresAt,
-    };
+    });
     await this.#deps.storage.write({
       kind: "insertToken",
       row,

@@ -1,6 +1,7 @@
 import {
   bearerToken,
   bootstrapTokenId,
+  freshTokenRow,
   hashTokenSecret,
   parseAccessToken,
   sameHash,
@@ -245,18 +246,14 @@ const NO_TOKEN_HASH = Buffer.alloc(32);
 function bootstrapToken(token: string): KnownToken {
   const id = bootstrapTokenId(token);
   return {
-    row: {
+    row: freshTokenRow({
       id,
       name: BOOTSTRAP_TOKEN_NAME,
       // Matches no presented secret: the bootstrap path compares the whole token instead.
       secretHash: NO_TOKEN_HASH,
       admin: true,
       grants: [],
-      createdAt: Date.now(),
-      lastUsedAt: null,
-      revokedAt: null,
-      expiresAt: null,
-    },
+    }),
     caller: callerOf(id, true, []),
     touchedAt: 0,
   };

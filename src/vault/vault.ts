@@ -1,5 +1,5 @@
 import { masterKeyId } from "../crypto/at-rest.js";
-import { hashTokenSecret, parseAccessToken } from "./access-token.js";
+import { freshTokenRow, hashTokenSecret, parseAccessToken } from "./access-token.js";
 import { AdminPlane } from "./admin-plane.js";
 import { pruneAudit } from "./audit-retention.js";
 import { Authenticator } from "./authenticator.js";
@@ -122,17 +122,13 @@ export async function openVault(options: VaultOptions): Promise<Vault> {
     async adoptFirstAdminToken(token) {
       const parsed = parseAccessToken(token);
       if (parsed === undefined) throw new Error("the first admin token is not an hxk_ token");
-      const row = {
+      const row = freshTokenRow({
         id: parsed.id,
         name: "bootstrap-admin",
         secretHash: hashTokenSecret(parsed.secret),
         admin: true,
         grants: [],
-        createdAt: Date.now(),
-        lastUsedAt: null,
-        revokedAt: null,
-        expiresAt: null,
-      };
+      });
       const stored = await storage.write({ kind: "insertToken", row, onlyIfNone: true });
       if (stored) authenticator.forget();
       return stored;
