@@ -18,11 +18,11 @@ import {
 } from "../../tools/grafana/prometheus-process.js";
 import { seriesNames } from "../../tools/grafana/promql-names.js";
 import { ALERT_RULES, DASHBOARD_JSON } from "../../tools/grafana/repo-paths.js";
+import { isRequired } from "../support/required-programs.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 /** In CI (CI=1 or HEXCLAVE_REQUIRE_PROMETHEUS=1) the Prometheus suites run, and fail without it. */
-const PROMETHEUS_REQUIRED =
-  process.env.CI !== undefined || process.env.HEXCLAVE_REQUIRE_PROMETHEUS === "1";
+const PROMETHEUS_REQUIRED = isRequired("HEXCLAVE_REQUIRE_PROMETHEUS");
 
 /**
  * The Grafana dashboard (docs/grafana/hexclave-dashboard.json) and the

@@ -3,6 +3,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { type Browser, chromium, type Page, type Response } from "playwright-core";
 import { describe } from "vitest";
+import { isRequired } from "./required-programs.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 
 /** Chromium from apt (.ci/run installs it); playwright-core downloads no browser. */
@@ -18,8 +19,7 @@ export const CHROMIUM_PATH = process.env.HEXCLAVE_CHROMIUM ?? "/usr/bin/chromium
  * describeWithChromium("the dashboard in a browser", () => { … });
  */
 export function describeWithChromium(name: string, fn: () => void): void {
-  const required = process.env.CI !== undefined || process.env.HEXCLAVE_REQUIRE_BROWSER === "1";
-  if (required || existsSync(CHROMIUM_PATH)) {
+  if (isRequired("HEXCLAVE_REQUIRE_BROWSER") || existsSync(CHROMIUM_PATH)) {
     describe(name, fn);
     return;
   }

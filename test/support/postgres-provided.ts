@@ -1,3 +1,5 @@
+import { isRequired } from "./required-programs.js";
+
 /**
  * What the PostgreSQL global setup tells test files (through vitest's
  * provide/inject), and the one rule both sides apply: in CI nothing is skipped.
@@ -32,7 +34,5 @@ declare module "vitest" {
  * `HEXCLAVE_REQUIRE_POSTGRES=1`, or `CI` set to anything but "" / "0" / "false".
  */
 export function isPostgresRequired(env: NodeJS.ProcessEnv = process.env): boolean {
-  const on = (value: string | undefined): boolean =>
-    value !== undefined && !["", "0", "false"].includes(value.toLowerCase());
-  return on(env.HEXCLAVE_REQUIRE_POSTGRES) || on(env.CI);
+  return isRequired("HEXCLAVE_REQUIRE_POSTGRES", env);
 }
